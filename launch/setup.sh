@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Creates (or updates) the project's virtual environment in .venv: torch + torchvision, then this project.
+#   bash launch/setup.sh          # what `proactive-rl train` needs
+#   bash launch/setup.sh --dev    # + pytest/ruff/hypothesis, and the official proactivebench package in a
+#                                 #   Python 3.12 venv (.cache/pb312) that the parity test drives as its oracle
+# Environment: PYTHON (interpreter for .venv, default python3.11 or python3), TORCH_SPEC (default pins the
+# release this project is tested with; set e.g. TORCH_SPEC="torch torchvision" to keep your cluster's build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dev=false
+[ "${1:-}" = "--dev" ] && dev=true
+
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
+TORCH_SPEC=${TORCH_SPEC:-"torch==2.14.1 torchvision==0.29.1"}
+
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade pip
+# shellcheck disable=SC2086
+.venv/bin/python -m pip install --quiet $TORCH_SPEC
+if $dev; then
+    .venv/bin/python -m pip install --quiet -e '.[dev,slurm]'
+else
+    .venv/bin/python -m pip install --quiet -e .
+fi
+
+if $dev && [ ! -x .cache/pb312/bin/python ]; then
+    py312=$(command -v python3.12 || true)
+    if [ -z "$py312" ] && command -v pyenv >/dev/null 2>&1; then
+        py312=$(ls -d "$(pyenv root)"/versions/3.12*/bin/python 2>/dev/null | tail -n 1 || true)
+    fi
+    if [ -n "$py312" ]; then
+        "$py312" -m venv .cache/pb312
+        .cache/pb312/bin/python -m pip install --quiet --no-deps proactivebench==0.1.1
+    else
+        echo "WARNING: no Python 3.12 found: the parity test against the official proactivebench package will be SKIPPED." >&2
+    fi
+fi
+echo "ready: $(.venv/bin/python --version), torch $(.venv/bin/python -c 'import torch; print(torch.__version__)')"

@@ -1,0 +1,110 @@
+"""Translate our typed settings into TRL's GRPOConfig / PEFT's LoraConfig, and rows into GRPO prompts.
+
+Kept apart from ``train.py`` so the benchmark that compares our step with a bare TRL script, and the tests,
+build exactly the same trainer arguments.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from proactive_rl.settings import LoraSettings, TrainerSettings
+
+# Fields of TrainerSettings that are ours, not GRPOConfig's.
+_OWN_FIELDS = {"extra", "use_cpu"}
+
+
+def check_batch_geometry(trainer: TrainerSettings | DictConfig, num_processes: int) -> None:
+    """GRPO needs whole groups per generation batch; say which keys to change instead of TRL's late error."""
+    steps_per_generation = trainer.steps_per_generation or trainer.gradient_accumulation_steps
+    generation_batch = trainer.per_device_train_batch_size * num_processes * steps_per_generation
+    if generation_batch % trainer.num_generations:
+        raise ValueError(
+            f"trainer.per_device_train_batch_size ({trainer.per_device_train_batch_size}) x processes ({num_processes})"
+            f" x steps_per_generation ({steps_per_generation}) = {generation_batch} completions per generation batch,"
+            f" which is not a multiple of trainer.num_generations ({trainer.num_generations})."
+        )
+
+
+def build_grpo_config(cfg: DictConfig, output_dir: Path, report_to: list[str], reward_weights: list[float]):
+    from trl import GRPOConfig
+
+    trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
+    extra = trainer.pop("extra") or {}
+    use_cpu = trainer.pop("use_cpu")
+    known = {f.name for f in dataclasses.fields(GRPOConfig)}
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise ValueError(f"trainer.extra has keys GRPOConfig does not know: {unknown}")
+    if not trainer["use_vllm"]:
+        for key in ("vllm_server_base_url",):
+            trainer.pop(key)
+    return GRPOConfig(
+        output_dir=str(output_dir),
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        report_to=report_to or "none",
+        run_name=cfg.logger.run_name or Path(cfg.run_dir).name,
+        use_cpu=(not torch.cuda.is_available()) if use_cpu is None else use_cpu,
+        remove_unused_columns=False,
+        reward_weights=list(reward_weights),
+        save_strategy="steps",
+        **trainer,
+        **extra,
+    )
+
+
+def build_lora_config(settings: LoraSettings | DictConfig):
+    from peft import LoraConfig
+
+    target = settings.target_modules
+    target = OmegaConf.to_container(target) if OmegaConf.is_config(target) else target
+    return LoraConfig(
+        r=settings.r,
+        lora_alpha=settings.alpha,
+        lora_dropout=settings.dropout,
+        target_modules=target,
+        exclude_modules=settings.vision_module_pattern if settings.freeze_vision else None,
+        bias=settings.bias,
+        use_rslora=settings.use_rslora,
+        task_type="CAUSAL_LM",
+    )
+
+
+def add_image_placeholders(prompt: list[dict], num_images: int) -> list[dict]:
+    """Put one image part per row image at the head of the first user turn, unless the prompt has them.
+
+    The published train split stores prompts as text-only parts next to an ``images`` column; TRL fills
+    image parts with the row's images, so the parts must exist.
+    """
+    messages = [dict(message) for message in prompt]
+    parts = [part for message in messages for part in (message.get("content") or []) if isinstance(part, dict)]
+    if any(part.get("type") == "image" for part in parts) or num_images == 0:
+        return messages
+    for message in messages:
+        if message["role"] == "user":
+            content = message["content"]
+            if isinstance(content, str):
+                content = [{"type": "text", "text": content}]
+            message["content"] = [{"type": "image", "text": None}] * num_images + list(content)
+            break
+    return messages
+
+
+def to_grpo_dataset(dataset):
+    """Rows of the train schema -> GRPO rows (prompt with image parts + images + the reward columns)."""
+    from datasets import Image, Sequence
+
+    features = dataset.features
+    if "prompt" not in features or "images" not in features:
+        raise ValueError(f"train split needs columns 'prompt' and 'images'; it has {sorted(features)}")
+    lazy = dataset.cast_column("images", Sequence(Image(decode=False)))
+    lazy = lazy.map(
+        lambda row: {"prompt": add_image_placeholders(row["prompt"], len(row["images"] or []))},
+        desc="image placeholders",
+    )
+    return lazy.cast_column("images", features["images"])

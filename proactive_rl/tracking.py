@@ -1,0 +1,62 @@
+"""Weights & Biases through TRL's ``report_to``, offline unless an API key is present.
+
+Offline runs are real W&B runs (``wandb sync`` uploads them later); their files live in the run folder.
+The API key is read by W&B from the environment or netrc and never copied into configs or logs.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+
+def wandb_mode(requested: str) -> str:
+    if requested != "auto":
+        return requested
+    if os.environ.get("WANDB_MODE"):
+        return os.environ["WANDB_MODE"]
+    return "online" if os.environ.get("WANDB_API_KEY") else "offline"
+
+
+def setup_tracking(logger: DictConfig, run_dir: Path, cfg: DictConfig | None = None, main_process: bool = True) -> list[str]:
+    report_to = [name for name in logger.report_to if name != "none"]
+    if "wandb" not in report_to:
+        return report_to
+    mode = wandb_mode(logger.mode)
+    if mode == "disabled":
+        return [name for name in report_to if name != "wandb"]
+    os.environ["WANDB_MODE"] = mode
+    os.environ["WANDB_DIR"] = str(run_dir)
+    os.environ["WANDB_PROJECT"] = logger.project
+    os.environ["WANDB_LOG_MODEL"] = "false"
+    if logger.entity:
+        os.environ["WANDB_ENTITY"] = logger.entity
+    if logger.tags:
+        os.environ["WANDB_TAGS"] = ",".join(logger.tags)
+    return report_to
+
+
+def log_eval_summary(summary) -> None:
+    """Log the evaluation table to the active W&B run, if any."""
+    try:
+        import wandb
+    except ImportError:
+        return
+    if wandb.run is None:
+        return
+    table = summary.to_wandb_table() if hasattr(summary, "to_wandb_table") else None
+    if table is not None:
+        wandb.run.log({"eval/summary": table})
+    for key, value in getattr(summary, "scalars", {}).items():
+        wandb.run.summary[key] = value
+
+
+def finish_tracking() -> None:
+    try:
+        import wandb
+    except ImportError:
+        return
+    if wandb.run is not None:
+        wandb.finish()

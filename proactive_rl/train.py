@@ -1,0 +1,151 @@
+"""GRPO fine-tuning of a vision-language model on ProactiveBench, with LoRA.
+
+The body of ``train`` reads in the order the work happens: seed -> data -> model -> rewards -> trainer ->
+train -> save -> evaluate. Every choice lives in the composed config (``conf/train.yaml``), saved beside the
+run's outputs.
+
+Launch (the README lists more):
+    proactive-rl train                                   # tiny default: synthetic data, CPU, minutes
+    proactive-rl train experiment=leave_one_out_coco     # hold a scenario out of training
+    accelerate launch --config_file launch/accelerate/multi_gpu.yaml -m proactive_rl.train \
+        model=qwen2_5_vl_3b data=proactivebench trainer=gpu logger.mode=online
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from proactive_rl.config import CONF_DIR, register_configs
+
+log = logging.getLogger("proactive_rl.train")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    adapter_dir: Path
+    global_step: int
+    summary_markdown: str | None  # base vs fine-tuned table, when evaluated
+
+
+def train(cfg: DictConfig) -> TrainResult:
+    import torch
+    from accelerate import PartialState
+    from transformers import set_seed
+
+    from proactive_rl.data import load_train_split, prepare_data
+    from proactive_rl.grpo import build_grpo_config, build_lora_config, check_batch_geometry, to_grpo_dataset
+    from proactive_rl.models import load_model_and_processor, prepare_model
+    from proactive_rl.tracking import finish_tracking, log_eval_summary, setup_tracking
+    from rewards import build as build_rewards
+
+    state = PartialState()
+    run_dir = Path(cfg.run_dir).resolve()
+    check_batch_geometry(cfg.trainer, state.num_processes)
+    reward_funcs, reward_weights = build_rewards(cfg.reward)  # unknown reward names fail here, before data/model
+    checkpoint = _checkpoint_to_resume(run_dir, cfg.resume)
+    if state.is_main_process:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _write_config(cfg, run_dir / "config.yaml")
+    set_seed(cfg.seed)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+
+    with state.main_process_first():
+        paths = prepare_data(cfg.data)
+        model_path = prepare_model(cfg.model, train_source=paths.train_source)
+    train_set = to_grpo_dataset(load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios)))
+    log.info("train split: %d rows from %s (scenarios %s)", len(train_set), paths.train_source, cfg.data.train_scenarios)
+
+    model, processor = load_model_and_processor(cfg.model, path=model_path)
+    evaluations: dict[str, object] = {}
+    if cfg.evaluate_base and state.num_processes == 1:
+        evaluations["base"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="base")
+
+    report_to = setup_tracking(cfg.logger, run_dir, cfg) if state.is_main_process else setup_tracking(
+        cfg.logger, run_dir, cfg, main_process=False
+    )
+    from trl import GRPOTrainer
+
+    trainer = GRPOTrainer(
+        model=model,
+        processing_class=processor,
+        reward_funcs=reward_funcs,
+        args=build_grpo_config(cfg, run_dir / "checkpoints", report_to, reward_weights),
+        train_dataset=train_set,
+        peft_config=build_lora_config(cfg.peft) if cfg.peft.enabled else None,
+    )
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+
+    adapter_dir = run_dir / "adapter"
+    trainer.save_model(str(adapter_dir))
+    if state.is_main_process:
+        processor.save_pretrained(str(adapter_dir))
+
+    summary = None
+    if cfg.evaluate_after and state.num_processes == 1:
+        from proactive_rl.evaluation import compare_runs
+
+        evaluations["fine-tuned"] = _evaluate(cfg, trainer.model, processor, paths.test_root, run_dir, tag="fine-tuned")
+        summary = compare_runs(evaluations, train_scenarios=list(cfg.data.train_scenarios), output_dir=run_dir / "eval")
+        print(summary.markdown)
+        log_eval_summary(summary)
+    elif cfg.evaluate_after and state.is_main_process:
+        print(f"Multi-process run: evaluate with `proactive-rl eval adapter={adapter_dir}`.")
+    if state.is_main_process:
+        finish_tracking()
+    return TrainResult(run_dir, adapter_dir, trainer.state.global_step, summary.markdown if summary else None)
+
+
+def _evaluate(cfg: DictConfig, model, processor, test_root: Path, run_dir: Path, tag: str):
+    from proactive_rl.evaluation import evaluate_policy
+
+    scenarios = list(cfg.eval.scenarios or cfg.data.eval_scenarios)
+    return evaluate_policy(model, processor, cfg.eval, test_root, scenarios, run_dir / "eval", tag=tag)
+
+
+def _checkpoint_to_resume(run_dir: Path, resume: bool) -> Path | None:
+    if not resume:
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    checkpoints = run_dir / "checkpoints"
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if last is None:
+        raise FileNotFoundError(
+            f"resume=true but no checkpoint-* folder in {checkpoints}; set run_dir to the folder of the run to resume."
+        )
+    return Path(last)
+
+
+def _write_config(cfg: DictConfig, path: Path) -> None:
+    """Save the composed config (resolved; secrets are never in it: W&B keys come from the environment)."""
+    text = OmegaConf.to_yaml(cfg, resolve=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+    (path.parent / "command.json").write_text(json.dumps({"overrides": _hydra_overrides()}))
+
+
+def _hydra_overrides() -> list[str]:
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
+
+
+register_configs()
+
+
+@hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
+def main(cfg: DictConfig) -> None:
+    train(cfg)
+
+
+if __name__ == "__main__":
+    main()
