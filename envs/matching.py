@@ -66,7 +66,9 @@ def judge(answer: str, correct: Sequence[str], options: Sequence[str], letter_of
     # The official code letters each correct answer by its first position in ``options``; a correct
     # answer that is not an option (the official code would raise) simply has no letter.
     correct_letters = {
-        standardize_letter(letter(list(options).index(option) + letter_offset)) for option in correct if option in options
+        standardize_letter(letter(list(options).index(option) + letter_offset))
+        for option in correct
+        if option in options
     }
     if letter_key in option_letters:
         matched = options[option_letters.index(letter_key)]
