@@ -1,0 +1,45 @@
+"""Schema of the ``reward`` config group.
+
+The selected components are a *list* and their weights a separate *dict* on purpose: OmegaConf merges a
+dict from a group file into the schema's default dict key by key (a union), so a dict of selected
+components could never be narrowed by ``conf/reward/accuracy_only.yaml``; a list is replaced whole. A
+weight for a component that is not selected is simply unused (but must still name a registered one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_COMPONENTS = [
+    "correct_category",
+    "valid_intervention",
+    "informative_intervention",
+    "abstain",
+    "invalid",
+    "over_asking",
+]
+
+DEFAULT_WEIGHTS = {
+    "correct_category": 1.0,
+    "valid_intervention": 0.5,
+    "informative_intervention": 0.2,
+    "abstain": -0.1,
+    "invalid": -0.5,
+    "over_asking": -0.25,
+}
+
+
+@dataclass
+class RewardConfig:
+    # reward components to build, in this order (names from rewards.REWARDS); each is logged on its own
+    components: list[str] = field(default_factory=lambda: list(DEFAULT_COMPONENTS))
+    # weight of each component in the GRPO reward (TRL reward_weights); negative weights are penalties
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    # whose confidence columns to read: "qwen" (qwen_conf, qwen_delta) or "llava" (llava_conf, llava_delta)
+    confidence_source: str = "qwen"
+    # confidence gain that earns the full informative_intervention bonus (gains are divided by it, then clipped)
+    delta_scale: float = 1.0
+    # over-asking switch: when false, asking on an informative frame earns nothing from the intervention rewards
+    reward_asking_on_informative: bool = False
+    # when a row has no usable `state`, a base confidence at or above this marks the frame informative (null: off)
+    informative_conf_threshold: float | None = None
