@@ -40,6 +40,13 @@ class TrainConfig:
     held_out: str | None = None  # experiment=leave_one_out: the scenario kept out of training
 
 
+@dataclass
+class EvalConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)  # model (and tiny build) to evaluate (conf/model)
+    data: DataConfig = field(default_factory=DataConfig)  # test folder and scenarios (conf/data)
+    eval: EvalSettings = field(default_factory=EvalSettings)  # protocol, batching, adapters, outputs (conf/eval)
+
+
 def scenarios_except(held_out: str | None) -> list[str]:
     """All seven scenarios but ``held_out`` (either spelling): the training set of a leave-one-out run."""
     from envs import SCENARIOS, canonical_scenario
@@ -51,7 +58,9 @@ def scenarios_except(held_out: str | None) -> list[str]:
 
 
 def register_configs() -> None:
-    ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+    store = ConfigStore.instance()
+    store.store(name="train_schema", node=TrainConfig)
+    store.store(name="eval_schema", node=EvalConfig)
     if not OmegaConf.has_resolver("scenarios_except"):
         OmegaConf.register_new_resolver("scenarios_except", scenarios_except)
 

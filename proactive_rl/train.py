@@ -59,7 +59,7 @@ def train(cfg: DictConfig) -> TrainResult:
 
     with state.main_process_first():
         paths = prepare_data(cfg.data)
-        model_path = prepare_model(cfg.model, train_source=paths.train_source)
+        model_path = prepare_model(cfg.model, train_source=paths.train_source, scenarios=list(cfg.data.train_scenarios))
     train_set = to_grpo_dataset(load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios)))
     log.info("train split: %d rows from %s (scenarios %s)", len(train_set), paths.train_source, cfg.data.train_scenarios)
 

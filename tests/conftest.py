@@ -17,7 +17,7 @@ os.environ.pop("WANDB_API_KEY", None)  # tests never reach W&B servers
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    deselected = len(terminalreporter.stats.get("deselected", []))
+    deselected = sum(1 for item in terminalreporter.stats.get("deselected", []) if item.get_closest_marker("gpu"))
     if deselected:
         terminalreporter.write_line(
             f"{deselected} test(s) deselected by the default marker filter (-m 'not gpu'): they need a CUDA device."
