@@ -108,3 +108,38 @@ def to_grpo_dataset(dataset):
         desc="image placeholders",
     )
     return lazy.cast_column("images", features["images"])
+
+
+def messages_as_text(messages) -> str:
+    """A chat prompt as one string, images shown as "<image>" (for logs and W&B tables)."""
+    if not isinstance(messages, list):
+        return str(messages)
+    lines = []
+    for message in messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "".join(
+                "<image>" if part.get("type") == "image" else str(part.get("text") or "") for part in content
+            )
+        lines.append(f"{message.get('role', '?')}: {content}")
+    return "\n".join(lines)
+
+
+def grpo_trainer_class():
+    """TRL's GRPOTrainer, logging rollout prompts as text.
+
+    TRL logs VLM prompts as structured messages whose image and text parts have different shapes, which a
+    W&B table rejects; as text, the rollout table (with its images column) logs fine.
+    """
+    from trl import GRPOTrainer
+
+    class ProactiveGRPOTrainer(GRPOTrainer):
+        def log(self, logs, start_time=None):
+            prompts = getattr(self, "_logs", {}).get("prompt")
+            if prompts:
+                flattened = [messages_as_text(prompt) for prompt in prompts]
+                prompts.clear()
+                prompts.extend(flattened)
+            super().log(logs, start_time)
+
+    return ProactiveGRPOTrainer

@@ -30,9 +30,11 @@ log = logging.getLogger("proactive_rl.train")
 @dataclass
 class TrainResult:
     run_dir: Path
-    adapter_dir: Path
+    adapter_dir: Path  # LoRA adapter (safetensors) + processor
+    base_model_path: str  # what the base weights were loaded from
     global_step: int
     summary_markdown: str | None  # base vs fine-tuned table, when evaluated
+    trainer: object  # the GRPOTrainer, for inspection in notebooks and tests
 
 
 def train(cfg: DictConfig) -> TrainResult:
@@ -41,12 +43,19 @@ def train(cfg: DictConfig) -> TrainResult:
     from transformers import set_seed
 
     from proactive_rl.data import load_train_split, prepare_data
-    from proactive_rl.grpo import build_grpo_config, build_lora_config, check_batch_geometry, to_grpo_dataset
+    from proactive_rl.grpo import (
+        build_grpo_config,
+        build_lora_config,
+        check_batch_geometry,
+        grpo_trainer_class,
+        to_grpo_dataset,
+    )
     from proactive_rl.models import load_model_and_processor, prepare_model
     from proactive_rl.tracking import finish_tracking, log_eval_summary, setup_tracking
     from rewards import build as build_rewards
 
-    state = PartialState()
+    use_cpu = cfg.trainer.use_cpu if cfg.trainer.use_cpu is not None else not torch.cuda.is_available()
+    state = PartialState(cpu=use_cpu)  # on CPU, processes started by torchrun join over gloo
     run_dir = Path(cfg.run_dir).resolve()
     check_batch_geometry(cfg.trainer, state.num_processes)
     reward_funcs, reward_weights = build_rewards(cfg.reward)  # unknown reward names fail here, before data/model
@@ -71,9 +80,7 @@ def train(cfg: DictConfig) -> TrainResult:
     report_to = setup_tracking(cfg.logger, run_dir, cfg) if state.is_main_process else setup_tracking(
         cfg.logger, run_dir, cfg, main_process=False
     )
-    from trl import GRPOTrainer
-
-    trainer = GRPOTrainer(
+    trainer = grpo_trainer_class()(
         model=model,
         processing_class=processor,
         reward_funcs=reward_funcs,
@@ -81,6 +88,8 @@ def train(cfg: DictConfig) -> TrainResult:
         train_dataset=train_set,
         peft_config=build_lora_config(cfg.peft) if cfg.peft.enabled else None,
     )
+    if state.is_main_process:
+        print(f"GRPO on {state.num_processes} process(es), {len(train_set)} rows, run folder {run_dir}", flush=True)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
 
     adapter_dir = run_dir / "adapter"
@@ -100,7 +109,9 @@ def train(cfg: DictConfig) -> TrainResult:
         print(f"Multi-process run: evaluate with `proactive-rl eval adapter={adapter_dir}`.")
     if state.is_main_process:
         finish_tracking()
-    return TrainResult(run_dir, adapter_dir, trainer.state.global_step, summary.markdown if summary else None)
+    return TrainResult(
+        run_dir, adapter_dir, model_path, trainer.state.global_step, summary.markdown if summary else None, trainer
+    )
 
 
 def _evaluate(cfg: DictConfig, model, processor, test_root: Path, run_dir: Path, tag: str):

@@ -1,0 +1,142 @@
+"""The trainer end to end on the tiny model: GRPO steps, LoRA-only updates, resume, W&B offline, accelerate.
+
+All runs share one small synthetic data set and one small tiny build (session fixtures), so each test pays only
+for its own GRPO steps.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from proactive_rl.config import REPO_ROOT, compose_train_config
+from proactive_rl.train import train
+
+
+@pytest.fixture(scope="session")
+def shared_dirs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("train-shared")
+    return {"data": root / "data", "models": root / "models"}
+
+
+def small_overrides(shared: dict[str, Path], run_dir: Path, *extra: str) -> list[str]:
+    return [
+        f"run_dir={run_dir}",
+        f"data.root={shared['data']}",
+        "data.test_per_scenario=2",
+        "data.train_rows=56",
+        f"model.tiny.cache_dir={shared['models']}",
+        "model.tiny.bootstrap_steps=10",
+        "model.tiny.bootstrap_eval_size=4",
+        "trainer.max_steps=2",
+        "trainer.per_device_train_batch_size=4",
+        "trainer.num_generations=4",
+        "trainer.logging_steps=1",
+        "trainer.save_steps=1",
+        "trainer.max_completion_length=6",
+        "logger=none",
+        "evaluate_base=false",
+        "evaluate_after=false",
+        *extra,
+    ]
+
+
+@pytest.mark.slow
+def test_grpo_steps_train_lora_only(shared_dirs, tmp_path):
+    result = train(compose_train_config(small_overrides(shared_dirs, tmp_path / "run")))
+    assert result.global_step == 2
+
+    adapter = load_file(str(result.adapter_dir / "adapter_model.safetensors"))
+    lora_b = {name: tensor for name, tensor in adapter.items() if "lora_B" in name}
+    assert lora_b, "the adapter has no LoRA B matrices"
+    assert any(tensor.abs().sum() > 0 for tensor in lora_b.values()), "LoRA B is still all zeros: nothing trained"
+    assert not any("visual" in name for name in adapter), "the vision tower got adapters although it is frozen"
+
+    from transformers import AutoModelForImageTextToText
+
+    base = AutoModelForImageTextToText.from_pretrained(result.base_model_path)
+    trained = result.trainer.model.get_base_model()
+    base_params = dict(base.named_parameters())
+    for name, param in trained.named_parameters():
+        if "lora_" in name:
+            continue
+        original = base_params[name.replace(".base_layer", "")]
+        assert torch.equal(param.detach(), original.detach()), f"base weight {name} changed"
+
+    saved = (result.run_dir / "config.yaml").read_text()
+    assert "max_steps: 2" in saved
+
+
+@pytest.mark.slow
+def test_resume_continues_from_last_checkpoint(shared_dirs, tmp_path):
+    run_dir = tmp_path / "run"
+    first = train(compose_train_config(small_overrides(shared_dirs, run_dir)))
+    assert first.global_step == 2
+    resumed = train(compose_train_config(small_overrides(shared_dirs, run_dir, "resume=true", "trainer.max_steps=4")))
+    assert resumed.global_step == 4
+    state = json.loads((run_dir / "checkpoints" / "checkpoint-4" / "trainer_state.json").read_text())
+    logged_steps = [entry["step"] for entry in state["log_history"] if "loss" in entry]
+    assert logged_steps == [1, 2, 3, 4]  # steps 1-2 come from the checkpoint, 3-4 from the resumed run
+
+    straight = train(compose_train_config(small_overrides(shared_dirs, tmp_path / "straight", "trainer.max_steps=4")))
+    resumed_adapter = load_file(str(resumed.adapter_dir / "adapter_model.safetensors"))
+    straight_adapter = load_file(str(straight.adapter_dir / "adapter_model.safetensors"))
+    for name, tensor in straight_adapter.items():
+        torch.testing.assert_close(resumed_adapter[name], tensor, msg=f"resumed run diverged at {name}")
+
+
+def test_resume_without_checkpoint_names_the_folder(shared_dirs, tmp_path):
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        train(compose_train_config(small_overrides(shared_dirs, tmp_path / "empty", "resume=true")))
+
+
+def test_unknown_reward_fails_before_any_model_loads(tmp_path):
+    models = tmp_path / "models"
+    cfg = compose_train_config(
+        [f"run_dir={tmp_path / 'run'}", f"model.tiny.cache_dir={models}", "reward.components=[correct_category,typo]"]
+    )
+    with pytest.raises(ValueError, match="valid_intervention"):
+        train(cfg)
+    assert not models.exists()
+
+
+@pytest.mark.slow
+def test_wandb_offline_run_and_no_secret_in_files(shared_dirs, tmp_path, monkeypatch):
+    secret = "test-secret-key-0123456789abcdef0123456789abcdef"
+    monkeypatch.setenv("WANDB_API_KEY", secret)
+    run_dir = tmp_path / "run"
+    overrides = small_overrides(shared_dirs, run_dir, "logger=wandb", "logger.mode=offline", "trainer.max_steps=1")
+    train(compose_train_config(overrides))
+
+    runs = list((run_dir / "wandb").glob("offline-run-*"))
+    assert len(runs) == 1, f"expected one offline W&B run in {run_dir / 'wandb'}"
+    assert list(runs[0].glob("*.wandb")), "the offline run has no .wandb log"
+    for path in run_dir.rglob("*"):
+        if path.is_file() and path.stat().st_size < 50_000_000:
+            assert secret.encode() not in path.read_bytes(), f"the W&B API key leaked into {path}"
+
+
+@pytest.mark.slow
+def test_accelerate_launch_two_cpu_processes(shared_dirs, tmp_path):
+    run_dir = tmp_path / "run"
+    # Build data and tiny model first, so the two processes only train.
+    train(compose_train_config(small_overrides(shared_dirs, tmp_path / "warm", "trainer.max_steps=1")))
+    overrides = small_overrides(shared_dirs, run_dir, "trainer.per_device_train_batch_size=2")
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--config_file", str(REPO_ROOT / "launch" / "accelerate" / "cpu_ddp.yaml"),
+        "-m", "proactive_rl.train", *overrides,
+    ]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
+    state = json.loads((run_dir / "checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())
+    assert state["global_step"] == 2
+    assert "GRPO on 2 process(es)" in done.stdout
