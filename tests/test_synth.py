@@ -1,0 +1,181 @@
+"""ProactiveBench-Synth: official format, scripted policies through ``envs``, pixels, determinism, leakage.
+
+One small folder is generated per session (``_synth_helpers.small_synth_root``, about 10 s); the
+determinism test generates two more, tiny ones.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+from _synth_helpers import SMALL, colour_probe, ink, play, small_synth_root
+
+import envs
+from envs.matching import is_abstain_option
+from proactive_rl.data import DataConfig, load_train_split
+from proactive_rl.prompting import format_mcqa
+from proactive_rl.synth import make_data
+from proactive_rl.synth.drawing import CATEGORIES
+from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE
+
+OFFICIAL_PYTHON = Path("/tmp/pb312/bin/python")
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def root() -> Path:
+    return small_synth_root()
+
+
+def test_distinct_categories():
+    assert len(CATEGORIES) >= 10
+    assert len({c.shape for c in CATEGORIES}) == len(CATEGORIES)
+    assert len({c.colour for c in CATEGORIES}) == len(CATEGORIES)
+
+
+@pytest.mark.parametrize("scenario", envs.SCENARIOS)
+def test_test_split_is_official_format_and_survives_the_official_filter(root, scenario):
+    path = root / "test" / f"{envs.OFFICIAL_NAMES[scenario]}_preprocessed.jsonl"
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    kept = envs.load_entries(scenario, root / "test", filter=True)
+    assert len(kept) == len(lines) == SMALL.test_per_scenario
+    for entry in kept:
+        assert len(entry["categories"]) == 4 and entry["answer"] in entry["categories"]
+        assert sum(is_abstain_option(option) for option in entry["options"]) == 1
+        if scenario == "VSOD":
+            assert entry["strong_occlusions"] is True
+        if scenario == "IN-C":
+            assert entry["quality_answer"] in entry["options"]
+
+
+@pytest.mark.parametrize("scenario", envs.SCENARIOS)
+def test_oracle_policy_is_always_right_and_walks_from_ambiguous_to_informative(root, scenario):
+    for entry in envs.load_entries(scenario, root / "test"):
+        states = entry["synth"]["states"]
+        assert states[0] == AMBIGUOUS and states[-1] == INFORMATIVE
+        assert len(states) == len(entry["synth"]["oracle"]) + 1
+        episode = play(scenario, entry, root / "test", [*entry["synth"]["oracle"], entry["answer"]])
+        assert episode["correct"], (scenario, entry["id"], episode)
+        assert episode["outcomes"] == ["intervention"] * len(entry["synth"]["oracle"]) + ["correct"]
+
+
+def test_first_turn_guess_is_at_chance_and_abstaining_always_fails(root):
+    rng = random.Random(0)
+    guesses = abstains = episodes = 0
+    for scenario in envs.SCENARIOS:
+        for entry in envs.load_entries(scenario, root / "test"):
+            episodes += 1
+            guesses += play(scenario, entry, root / "test", [rng.choice(entry["categories"])])["correct"]
+            abstain = next(option for option in entry["options"] if is_abstain_option(option))
+            abstains += play(scenario, entry, root / "test", [abstain])["correct"]
+    assert guesses / episodes <= 0.35
+    assert abstains == 0
+
+
+@pytest.mark.parametrize("scenario", envs.SCENARIOS)
+def test_every_episode_plays_to_its_turn_cap_without_missing_frames(root, scenario):
+    """Keep asking for the last listed intervention (the 'other' direction too) until the episode stops."""
+
+    def last_valid(env, obs):
+        valid = env.valid_interventions()
+        return valid[-1] if valid else env.answer
+
+    for split in ("test", "train_episodes"):
+        for entry in envs.load_entries(scenario, root / split, filter=split == "test"):
+            episode = play(scenario, entry, root / split, last_valid)
+            assert episode["end_reason"] in ("correct", "max_turns"), (split, entry["id"], episode)
+
+
+@pytest.mark.parametrize("scenario", envs.SCENARIOS)
+def test_first_frame_hides_the_category_and_the_reference_frame_shows_it(root, scenario):
+    entries = envs.load_entries(scenario, root / "test")
+    first_hits = reference_hits = 0.0
+    for entry in entries:
+        first, _ = envs.make(scenario, entry, root / "test").reset()
+        reference, _ = envs.make(scenario, entry, root / "test", reference=True).reset()
+        if scenario == "QD":  # black pen sketches: compare how much is drawn
+            assert ink(first["image"]) <= 0.2 * ink(reference["image"])
+            continue
+        guess = colour_probe(first["image"], entry["categories"])
+        first_hits += 0.25 if guess is None else guess == entry["answer"]
+        reference_hits += colour_probe(reference["image"], entry["categories"]) == entry["answer"]
+    if scenario != "QD":
+        assert first_hits / len(entries) <= 0.4
+        assert reference_hits / len(entries) >= 0.95
+
+
+def test_test_and_train_episodes_share_no_instance(root):
+    def hashes(split: str, filtered: bool) -> set[str]:
+        return {
+            entry["synth"]["content_sha256"]
+            for scenario in envs.SCENARIOS
+            for entry in envs.load_entries(scenario, root / split, filter=filtered)
+        }
+
+    test, train = hashes("test", True), hashes("train_episodes", False)
+    assert len(test) == len(envs.SCENARIOS) * SMALL.test_per_scenario
+    assert len(train) == SMALL.train_rows
+    assert not test & train
+
+
+def test_train_rows_follow_the_hf_schema_and_the_environment(root):
+    rows = load_train_split(root / "train")
+    assert len(rows) == SMALL.train_rows
+    for name in ("prompt", "images", "ground_truth", "proactive_actions", "options", "qwen_conf", "llava_conf"):
+        assert name in rows.column_names
+    informative = sum(state == INFORMATIVE for state in rows["state"])
+    assert abs(informative / len(rows) - SMALL.informative_ratio) <= 0.05
+    for row in rows:
+        assert len(row["images"]) == 1 and row["images"][0].mode == "RGB"
+        text = row["prompt"][0]["content"][-1]["text"]
+        question = text.split(" Choose from the following options.")[0]
+        assert text == format_mcqa(question, row["options"])
+        assert row["ground_truth"] in row["options"]
+        if row["state"] == AMBIGUOUS:
+            assert row["proactive_actions"] and set(row["proactive_actions"]) <= set(row["options"])
+            assert not any(is_abstain_option(action) for action in row["proactive_actions"])
+        else:
+            assert row["proactive_actions"] == []
+        assert [d["key"] for d in row["qwen_delta"]] == row["proactive_actions"]
+
+
+def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path):
+    config = DataConfig(seed=11, test_per_scenario=2, train_rows=14, num_workers=1)
+    one = make_data(config, tmp_path / "one")
+    two = make_data(DataConfig(**{**config.__dict__, "num_workers": 2}), tmp_path / "two")
+    other = make_data(DataConfig(**{**config.__dict__, "seed": 12}), tmp_path / "other")
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {
+            str(p.relative_to(folder)): p.read_bytes()
+            for split in ("test", "train_episodes")
+            for p in sorted((folder / split).rglob("*"))
+            if p.is_file()
+        }
+
+    assert files(one) == files(two)
+    assert files(one) != files(other)
+    rows_one, rows_two = load_train_split(one / "train"), load_train_split(two / "train")
+    assert rows_one["prompt"] == rows_two["prompt"] and rows_one["state"] == rows_two["state"]
+    assert [r["images"][0].tobytes() for r in rows_one] == [r["images"][0].tobytes() for r in rows_two]
+
+
+@pytest.mark.skipif(not OFFICIAL_PYTHON.exists(), reason="the official proactivebench venv (/tmp/pb312) is absent")
+def test_official_environments_agree(root):
+    """The official package plays every test episode: oracle right, abstain wrong, reference right."""
+    result = subprocess.run(
+        [str(OFFICIAL_PYTHON), str(REPO / "tests" / "_synth_official_check.py"), str(root / "test")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(result.stdout)
+    for scenario, counts in report.items():
+        assert counts["episodes"] == SMALL.test_per_scenario, scenario
+        assert counts["oracle"] == counts["episodes"] == counts["reference"], (scenario, counts)
+        assert counts["abstain"] == 0, (scenario, counts)
