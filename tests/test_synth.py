@@ -22,7 +22,12 @@ from proactive_rl.synth import make_data
 from proactive_rl.synth.drawing import CATEGORIES
 from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE
 
-OFFICIAL_PYTHON = Path("/tmp/pb312/bin/python")
+try:
+    from parity.cases import INSTALL_HINT, official_python
+except ImportError:  # running with the repository root on sys.path instead of tests/
+    from tests.parity.cases import INSTALL_HINT, official_python
+
+OFFICIAL_PYTHON = official_python()
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -164,7 +169,7 @@ def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path):
     assert [r["images"][0].tobytes() for r in rows_one] == [r["images"][0].tobytes() for r in rows_two]
 
 
-@pytest.mark.skipif(not OFFICIAL_PYTHON.exists(), reason="the official proactivebench venv (/tmp/pb312) is absent")
+@pytest.mark.skipif(OFFICIAL_PYTHON is None, reason="OFFICIAL PROACTIVEBENCH PACKAGE NOT FOUND: " + INSTALL_HINT)
 def test_official_environments_agree(root):
     """The official package plays every test episode: oracle right, abstain wrong, reference right."""
     result = subprocess.run(
