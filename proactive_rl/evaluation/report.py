@@ -56,6 +56,8 @@ class Summary:
         import wandb
 
         header, rows = _csv_rows(self.evaluations, self.train_scenarios)
+        # one type per column: the CSV mixes booleans and "" (average rows) in in_train
+        rows = [[str(value) if isinstance(value, bool) else value for value in row] for row in rows]
         return wandb.Table(columns=header, data=rows)
 
 

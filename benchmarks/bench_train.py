@@ -1,0 +1,118 @@
+"""Our GRPO training step against a bare TRL GRPOTrainer script: same tiny model, data, group size, LoRA.
+
+"ours" is the trainer `proactive-rl train` builds (our GRPOConfig translation, dataset preparation, the six
+default reward components judged by the official matcher, rollout logging off as in the bare script); "bare"
+is what a user would write from TRL's docs with one inline accuracy reward. Each runs in its own process so
+peak memory is its own. Prints the median step time of each (first step excluded: warm-up), their ratio
+(goal <= 1.05) and peak RSS.
+
+    python benchmarks/bench_train.py [--steps 12] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+
+def run(variant: str, steps: int, threads: int) -> dict:
+    import torch
+
+    torch.set_num_threads(threads)
+    from peft import LoraConfig
+    from transformers import TrainerCallback
+    from trl import GRPOConfig, GRPOTrainer
+
+    from proactive_rl.config import compose_train_config
+    from proactive_rl.data import load_train_split, prepare_data
+    from proactive_rl.grpo import build_grpo_config, build_lora_config, grpo_trainer_class, to_grpo_dataset
+    from proactive_rl.models import load_model_and_processor, prepare_model
+    from rewards import build as build_rewards
+
+    overrides = [f"trainer.max_steps={steps}", "trainer.log_completions=false", "trainer.save_steps=100000"]
+    cfg = compose_train_config(overrides + ["logger=none", "run_dir=outputs/bench_train"])
+    paths = prepare_data(cfg.data)
+    model_path = prepare_model(cfg.model, train_source=paths.train_source, scenarios=list(cfg.data.train_scenarios))
+    model, processor = load_model_and_processor(cfg.model, path=model_path)
+    rows = load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios))
+
+    stamps: list[float] = []
+
+    class StepClock(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            stamps.append(time.perf_counter())
+
+    if variant == "ours":
+        funcs, weights = build_rewards(cfg.reward)
+        trainer = grpo_trainer_class()(
+            model=model,
+            processing_class=processor,
+            reward_funcs=funcs,
+            args=build_grpo_config(cfg, "outputs/bench_train/ours", [], weights),
+            train_dataset=to_grpo_dataset(rows),
+            peft_config=build_lora_config(cfg.peft),
+            callbacks=[StepClock()],
+        )
+    else:
+
+        def accuracy(completions, ground_truth, **kwargs):
+            return [float(c[0]["content"].strip().lower() == g.lower()) for c, g in zip(completions, ground_truth)]
+
+        dataset = rows.select_columns(["prompt", "images", "ground_truth"])
+        t = cfg.trainer
+        args = GRPOConfig(
+            output_dir="outputs/bench_train/bare",
+            max_steps=steps,
+            learning_rate=t.learning_rate,
+            per_device_train_batch_size=t.per_device_train_batch_size,
+            gradient_accumulation_steps=t.gradient_accumulation_steps,
+            num_generations=t.num_generations,
+            max_completion_length=t.max_completion_length,
+            temperature=t.temperature,
+            loss_type=t.loss_type,
+            beta=t.beta,
+            use_cpu=True,
+            report_to="none",
+            save_strategy="no",
+            logging_steps=t.logging_steps,
+            seed=cfg.seed,
+        )
+        lora = LoraConfig(r=cfg.peft.r, lora_alpha=cfg.peft.alpha, target_modules="all-linear", task_type="CAUSAL_LM",
+                          exclude_modules=cfg.peft.vision_module_pattern)  # fmt: skip
+        trainer = GRPOTrainer(model=model, processing_class=processor, reward_funcs=accuracy, args=args,
+                              train_dataset=dataset, peft_config=lora, callbacks=[StepClock()])  # fmt: skip
+    start = time.perf_counter()
+    trainer.train()
+    intervals = [b - a for a, b in zip([start, *stamps], stamps)][1:]
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"variant": variant, "median_step_s": statistics.median(intervals), "steps": len(stamps), "peak_rss_mb": peak_mb}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--variant", choices=["ours", "bare"], help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.variant:
+        print(json.dumps(run(args.variant, args.steps, args.threads)))
+        return
+    results = {}
+    for variant in ("bare", "ours"):
+        command = [sys.executable, __file__, "--variant", variant, "--steps", str(args.steps), "--threads", str(args.threads)]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
+    for variant, result in results.items():
+        print(f"{variant:5s} median step {result['median_step_s']:.3f} s over {result['steps'] - 1} steps, "
+              f"peak RSS {result['peak_rss_mb']:.0f} MB")  # fmt: skip
+    ratio = results["ours"]["median_step_s"] / results["bare"]["median_step_s"]
+    print(f"time ratio ours / bare: {ratio:.3f} (goal <= 1.05)")
+
+
+if __name__ == "__main__":
+    main()
