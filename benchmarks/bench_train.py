@@ -61,7 +61,10 @@ def run(variant: str, steps: int, threads: int) -> dict:
     else:
 
         def accuracy(completions, ground_truth, **kwargs):
-            return [float(c[0]["content"].strip().lower() == g.lower()) for c, g in zip(completions, ground_truth)]
+            return [
+                float(c[0]["content"].strip().lower() == g.lower())
+                for c, g in zip(completions, ground_truth, strict=True)
+            ]
 
         dataset = rows.select_columns(["prompt", "images", "ground_truth"])
         t = cfg.trainer
@@ -88,9 +91,14 @@ def run(variant: str, steps: int, threads: int) -> dict:
                               train_dataset=dataset, peft_config=lora, callbacks=[StepClock()])  # fmt: skip
     start = time.perf_counter()
     trainer.train()
-    intervals = [b - a for a, b in zip([start, *stamps], stamps)][1:]
+    intervals = [b - a for a, b in zip([start, *stamps], stamps, strict=False)][1:]
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"variant": variant, "median_step_s": statistics.median(intervals), "steps": len(stamps), "peak_rss_mb": peak_mb}
+    return {
+        "variant": variant,
+        "median_step_s": statistics.median(intervals),
+        "steps": len(stamps),
+        "peak_rss_mb": peak_mb,
+    }
 
 
 def main() -> None:
@@ -104,7 +112,16 @@ def main() -> None:
         return
     results = {}
     for variant in ("bare", "ours"):
-        command = [sys.executable, __file__, "--variant", variant, "--steps", str(args.steps), "--threads", str(args.threads)]
+        command = [
+            sys.executable,
+            __file__,
+            "--variant",
+            variant,
+            "--steps",
+            str(args.steps),
+            "--threads",
+            str(args.threads),
+        ]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         results[variant] = json.loads(done.stdout.strip().splitlines()[-1])
     for variant, result in results.items():

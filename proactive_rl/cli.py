@@ -1,10 +1,10 @@
 """`proactive-rl <command> [hydra overrides]`: one console script over the Hydra entry points.
 
-    proactive-rl train [overrides]          GRPO + LoRA, then base vs fine-tuned evaluation (conf/train.yaml)
-    proactive-rl eval [overrides]           evaluate a model or adapter on ProactiveBench (conf/eval.yaml)
-    proactive-rl make-data [overrides]      write the synthetic benchmark + train split (data group of conf/train.yaml)
-    proactive-rl contact-sheet [root] [png] picture of the synthetic scenarios (first / middle / reference frames)
-    proactive-rl merge-adapter ADAPTER OUT  merge a LoRA adapter into its base model for export
+proactive-rl train [overrides]          GRPO + LoRA, then base vs fine-tuned evaluation (conf/train.yaml)
+proactive-rl eval [overrides]           evaluate a model or adapter on ProactiveBench (conf/eval.yaml)
+proactive-rl make-data [overrides]      write the synthetic benchmark + train split (data group of conf/train.yaml)
+proactive-rl contact-sheet [root] [png] picture of the synthetic scenarios (first / middle / reference frames)
+proactive-rl merge-adapter ADAPTER OUT  merge a LoRA adapter into its base model for export
 """
 
 from __future__ import annotations

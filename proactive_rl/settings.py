@@ -56,7 +56,9 @@ class LoraSettings:
     dropout: float = 0.0  # LoRA dropout
     target_modules: Any = "all-linear"  # "all-linear" or a list of module names / a regex
     freeze_vision: bool = True  # no adapters on the vision tower or the multimodal projector
-    vision_module_pattern: str = r".*(visual|vision_tower|vision_model|multi_modal_projector|connector).*"  # what counts as vision
+    vision_module_pattern: str = (
+        r".*(visual|vision_tower|vision_model|multi_modal_projector|connector).*"  # what counts as vision
+    )
     use_rslora: bool = False  # rank-stabilized scaling
     bias: str = "none"  # none | all | lora_only
 

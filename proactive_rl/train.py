@@ -68,17 +68,23 @@ def train(cfg: DictConfig) -> TrainResult:
 
     with state.main_process_first():
         paths = prepare_data(cfg.data)
-        model_path = prepare_model(cfg.model, train_source=paths.train_source, scenarios=list(cfg.data.train_scenarios))
+        model_path = prepare_model(
+            cfg.model, train_source=paths.train_source, scenarios=list(cfg.data.train_scenarios)
+        )
     train_set = to_grpo_dataset(load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios)))
-    log.info("train split: %d rows from %s (scenarios %s)", len(train_set), paths.train_source, cfg.data.train_scenarios)
+    log.info(
+        "train split: %d rows from %s (scenarios %s)", len(train_set), paths.train_source, cfg.data.train_scenarios
+    )
 
     model, processor = load_model_and_processor(cfg.model, path=model_path)
     evaluations: dict[str, object] = {}
     if cfg.evaluate_base and state.num_processes == 1:
         evaluations["base"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="base")
 
-    report_to = setup_tracking(cfg.logger, run_dir, cfg) if state.is_main_process else setup_tracking(
-        cfg.logger, run_dir, cfg, main_process=False
+    report_to = (
+        setup_tracking(cfg.logger, run_dir, cfg)
+        if state.is_main_process
+        else setup_tracking(cfg.logger, run_dir, cfg, main_process=False)
     )
     trainer = grpo_trainer_class()(
         model=model,
@@ -101,9 +107,14 @@ def train(cfg: DictConfig) -> TrainResult:
     if cfg.evaluate_after and state.num_processes == 1:
         from proactive_rl.evaluation import compare_runs
 
-        evaluations["fine-tuned"] = _evaluate(cfg, trainer.model, processor, paths.test_root, run_dir, tag="fine-tuned")
-        summary = compare_runs(evaluations, train_scenarios=list(cfg.data.train_scenarios), output_dir=run_dir / "eval")
+        evaluations["fine-tuned"] = _evaluate(
+            cfg, trainer.model, processor, paths.test_root, run_dir, tag="fine-tuned"
+        )
+        summary = compare_runs(
+            evaluations, train_scenarios=list(cfg.data.train_scenarios), output_dir=run_dir / "eval"
+        )
         print(summary.markdown)
+        print(_learning_line(evaluations, list(cfg.data.train_scenarios)))
         log_eval_summary(summary)
     elif cfg.evaluate_after and state.is_main_process:
         print(f"Multi-process run: evaluate with `proactive-rl eval adapter={adapter_dir}`.")
@@ -119,6 +130,32 @@ def _evaluate(cfg: DictConfig, model, processor, test_root: Path, run_dir: Path,
 
     scenarios = list(cfg.eval.scenarios or cfg.data.eval_scenarios)
     return evaluate_policy(model, processor, cfg.eval, test_root, scenarios, run_dir / "eval", tag=tag)
+
+
+def split_means(evaluation, train_scenarios: list[str]) -> dict[str, float]:
+    """Mean MCQA accuracy over the training scenarios and over the held-out ones (the learning measure)."""
+    from envs import canonical_scenario
+
+    trained = {canonical_scenario(name) for name in train_scenarios}
+    means = {}
+    for split, members in (("train", True), ("held_out", False)):
+        scores = [evaluation.metrics[s].acc for s in evaluation.scenarios if (s in trained) == members]
+        means[split] = sum(scores) / len(scores) if scores else float("nan")
+    return means
+
+
+def _learning_line(evaluations: dict, train_scenarios: list[str]) -> str:
+    if "base" not in evaluations:
+        return ""
+    base, tuned = (
+        split_means(evaluations["base"], train_scenarios),
+        split_means(evaluations["fine-tuned"], train_scenarios),
+    )
+    return (
+        f"mean MCQA acc, training scenarios: base {base['train']:.1f} -> fine-tuned {tuned['train']:.1f} "
+        f"({tuned['train'] - base['train']:+.1f} points); held-out scenarios: base {base['held_out']:.1f} -> "
+        f"fine-tuned {tuned['held_out']:.1f} ({tuned['held_out'] - base['held_out']:+.1f} points)"
+    )
 
 
 def _checkpoint_to_resume(run_dir: Path, resume: bool) -> Path | None:
