@@ -1,0 +1,280 @@
+"""Supervised bootstrap of the tiny model: recognition and answer format, not a proactive policy.
+
+A randomly initialised model cannot be fine-tuned by GRPO: it never names a category nor an intervention,
+so every group of completions gets the same reward and the advantages are zero. Real base MLLMs arrive
+already recognising objects and occasionally asking for help (0.3-0.9 interventions per episode in the
+paper). The bootstrap stands in for that pre-training:
+
+- most examples are *informative* frames answered with the ground-truth category's option **text** (a tiny
+  model learns "name what you see" far more easily than the letter indirection; the official matcher
+  accepts either);
+- a configurable fraction (``bootstrap_ambiguous_fraction``, default 0.1) are *ambiguous* frames answered
+  with one valid intervention option, drawn at random. This is a modelling choice: it gives the base a
+  non-zero intervention rate, hence reward variance for GRPO, while leaving most of the proactive
+  behaviour (when to ask, which intervention) to be learned by RL.
+
+Held-out frames measure what the bootstrap achieved (greedy decoding): recognition accuracy on
+informative frames and the intervention rate on ambiguous ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+
+from envs.matching import judge
+from proactive_rl.models.config import TinyModelConfig
+from proactive_rl.prompting import user_message
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BootstrapReport:
+    steps: int
+    examples_seen: int
+    seconds: float
+    final_loss: float
+    informative_accuracy: float  # held-out informative frames answered with the right category (greedy)
+    informative_intervention_rate: float  # held-out informative frames answered with a valid intervention
+    ambiguous_intervention_rate: float  # held-out ambiguous frames answered with a valid intervention
+    ambiguous_accuracy: float  # held-out ambiguous frames answered with the right category anyway
+    eval_informative: int
+    eval_ambiguous: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def row_question_text(row: dict) -> str:
+    """The user text of a train row's ``prompt`` (chat messages or a plain string)."""
+    prompt = row["prompt"]
+    if isinstance(prompt, str):
+        return prompt
+    for message in reversed(prompt):
+        if message.get("role", "user") != "user":
+            continue
+        content = message["content"]
+        if isinstance(content, str):
+            return content
+        texts = [part.get("text") for part in content if part.get("type") == "text" and part.get("text")]
+        if texts:
+            return "\n".join(texts)
+    raise ValueError(f"train row has no user text in its prompt: {prompt!r}")
+
+
+def answer_option_text(answer: str, options: Sequence[str]) -> str:
+    """The option text of an answer stored as text or as a letter ("B", "B.")."""
+    if answer in options:
+        return answer
+    head = answer.strip().rstrip(".").strip()
+    if len(head) == 1 and head.isalpha() and 0 <= ord(head.upper()) - 65 < len(options):
+        return options[ord(head.upper()) - 65]
+    return answer
+
+
+def chat_prompt(processor, row: dict) -> str:
+    messages = [user_message(row_question_text(row), num_images=len(row["images"]))]
+    return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+
+def _images(row: dict) -> list:
+    return [image.convert("RGB") for image in row["images"]]
+
+
+def split_rows(rows, eval_size: int, seed: int) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Indices (train informative, train ambiguous, eval informative, eval ambiguous), disjoint, seeded."""
+    if "state" not in rows.column_names:
+        raise ValueError(
+            "bootstrap: the train split has no 'state' column (informative | ambiguous); the tiny model's "
+            "bootstrap needs it (ProactiveBench-Synth writes it)"
+        )
+    states = rows["state"]
+    informative = [i for i, state in enumerate(states) if state == "informative"]
+    ambiguous = [i for i, state in enumerate(states) if state == "ambiguous"]
+    rng = random.Random(seed)
+    rng.shuffle(informative)
+    rng.shuffle(ambiguous)
+    eval_informative = min(eval_size, len(informative) // 4)
+    eval_ambiguous = min(eval_size, len(ambiguous) // 4)
+    return (
+        informative[eval_informative:],
+        ambiguous[eval_ambiguous:],
+        informative[:eval_informative],
+        ambiguous[:eval_ambiguous],
+    )
+
+
+def encode_prompt(processor, row: dict) -> dict:
+    """Processor output (ids, pixels, grids) of one row's chat prompt, batch dimension 1, no padding."""
+    return dict(processor(text=[chat_prompt(processor, row)], images=[_images(row)], return_tensors="pt"))
+
+
+def collate_supervised(processor, prompts: list[dict], answers: list[str]) -> dict:
+    """Right-padded batch of prompt + answer + end-of-turn whose labels cover only the answer part.
+
+    The answer is tokenized on its own and appended to the prompt ids, exactly as a generated completion
+    follows its prompt at inference and in GRPO; tokenizing the joined text could merge across the seam.
+    """
+    tokenizer = processor.tokenizer
+    sequences, labels = [], []
+    for encoded, answer in zip(prompts, answers, strict=True):
+        prompt_ids = encoded["input_ids"][0]
+        answer_ids = torch.tensor(tokenizer(answer + tokenizer.eos_token, add_special_tokens=False)["input_ids"])
+        sequences.append(torch.cat([prompt_ids, answer_ids]))
+        labels.append(torch.cat([torch.full_like(prompt_ids, -100), answer_ids]))
+    length = max(len(sequence) for sequence in sequences)
+    batch = {
+        "input_ids": torch.full((len(sequences), length), tokenizer.pad_token_id, dtype=torch.long),
+        "attention_mask": torch.zeros((len(sequences), length), dtype=torch.long),
+        "labels": torch.full((len(sequences), length), -100, dtype=torch.long),
+    }
+    for row, (sequence, label) in enumerate(zip(sequences, labels, strict=True)):
+        batch["input_ids"][row, : len(sequence)] = sequence
+        batch["attention_mask"][row, : len(sequence)] = 1
+        batch["labels"][row, : len(sequence)] = label
+    for key, value in prompts[0].items():
+        if key in batch or not torch.is_tensor(value):
+            continue
+        if value.dim() == 2 and value.shape[1] == prompts[0]["input_ids"].shape[1] and key != "pixel_values":
+            # per-token side inputs (e.g. mm_token_type_ids): extend over the answer and padding with zeros
+            padded = torch.zeros((len(prompts), length), dtype=value.dtype)
+            for row, encoded in enumerate(prompts):
+                padded[row, : encoded[key].shape[1]] = encoded[key][0]
+            batch[key] = padded
+        else:
+            batch[key] = torch.cat([encoded[key] for encoded in prompts])
+    return batch
+
+
+def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> BootstrapReport:
+    """Train every weight of ``model`` on ``rows`` for ``cfg.bootstrap_steps`` steps, then measure it."""
+    train_informative, train_ambiguous, eval_informative, eval_ambiguous = split_rows(
+        rows, cfg.bootstrap_eval_size, cfg.seed
+    )
+    if not train_informative:
+        raise ValueError("bootstrap: the train split has no 'informative' rows (column 'state')")
+    if cfg.bootstrap_ambiguous_fraction > 0 and not train_ambiguous:
+        raise ValueError("bootstrap: bootstrap_ambiguous_fraction > 0 but the train split has no 'ambiguous' rows")
+
+    rng = random.Random(cfg.seed + 1)
+    cache: dict[int, tuple[dict, dict]] = {}
+
+    def example(index: int) -> tuple[dict, dict]:
+        if index not in cache:
+            row = rows[index]
+            cache[index] = (encode_prompt(processor, row), row)
+        return cache[index]
+
+    def target(row: dict) -> str:
+        options = list(row["options"])
+        if row["state"] == "ambiguous":
+            return rng.choice(list(row["proactive_actions"]))
+        return answer_option_text(row["ground_truth"], options)
+
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.bootstrap_lr, betas=(0.9, 0.98), weight_decay=0.01)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, cfg))
+    model.train()
+    started = time.perf_counter()
+    loss_value = float("nan")
+    for step in range(cfg.bootstrap_steps):
+        indices = [
+            rng.choice(train_ambiguous)
+            if rng.random() < cfg.bootstrap_ambiguous_fraction
+            else rng.choice(train_informative)
+            for _ in range(cfg.bootstrap_batch_size)
+        ]
+        examples = [example(index) for index in indices]
+        batch = collate_supervised(
+            processor, [encoded for encoded, _ in examples], [target(row) for _, row in examples]
+        )
+        batch = {key: value.to(model.device) if hasattr(value, "to") else value for key, value in batch.items()}
+        loss = model(**batch).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad(set_to_none=True)
+        loss_value = loss.item()
+        if step % max(1, cfg.bootstrap_steps // 10) == 0 or step == cfg.bootstrap_steps - 1:
+            log.info("bootstrap step %d/%d loss %.4f", step + 1, cfg.bootstrap_steps, loss_value)
+    seconds = time.perf_counter() - started
+
+    metrics = measure_answers(model, processor, rows, eval_informative, eval_ambiguous)
+    return BootstrapReport(
+        steps=cfg.bootstrap_steps,
+        examples_seen=cfg.bootstrap_steps * cfg.bootstrap_batch_size,
+        seconds=round(seconds, 2),
+        final_loss=round(loss_value, 4),
+        eval_informative=len(eval_informative),
+        eval_ambiguous=len(eval_ambiguous),
+        **metrics,
+    )
+
+
+def _lr_factor(step: int, cfg: TinyModelConfig) -> float:
+    if step < cfg.bootstrap_warmup_steps:
+        return (step + 1) / cfg.bootstrap_warmup_steps
+    progress = (step - cfg.bootstrap_warmup_steps) / max(1, cfg.bootstrap_steps - cfg.bootstrap_warmup_steps)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+@torch.no_grad()
+def greedy_answers(model, processor, rows, indices: Sequence[int], batch_size: int = 16, max_new_tokens: int = 24):
+    """Greedy completions for the given rows, batched with left padding."""
+    model.eval()
+    tokenizer = processor.tokenizer
+    previous_side = tokenizer.padding_side
+    tokenizer.padding_side = "left"
+    answers: list[str] = []
+    try:
+        for start in range(0, len(indices), batch_size):
+            chunk = [rows[index] for index in indices[start : start + batch_size]]
+            batch = processor(
+                text=[chat_prompt(processor, row) for row in chunk],
+                images=[_images(row) for row in chunk],
+                padding=True,
+                return_tensors="pt",
+            ).to(model.device)
+            output = model.generate(
+                **batch,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
+                eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+            answers += tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
+    finally:
+        tokenizer.padding_side = previous_side
+    return [answer.strip() for answer in answers]
+
+
+def measure_answers(model, processor, rows, informative: Sequence[int], ambiguous: Sequence[int]) -> dict[str, float]:
+    """Category accuracy and intervention rate of greedy answers on informative and ambiguous frames."""
+
+    def rates(indices: Sequence[int]) -> tuple[float, float]:
+        if not indices:
+            return float("nan"), float("nan")
+        correct = interventions = 0
+        for index, answer in zip(indices, greedy_answers(model, processor, rows, indices), strict=True):
+            row = rows[index]
+            options = list(row["options"])
+            truth = answer_option_text(row["ground_truth"], options)
+            correct += judge(answer, [truth], options).verdict == "correct"
+            interventions += judge(answer, list(row["proactive_actions"]), options).verdict == "correct"
+        return round(correct / len(indices), 4), round(interventions / len(indices), 4)
+
+    informative_accuracy, informative_interventions = rates(informative)
+    ambiguous_accuracy, ambiguous_interventions = rates(ambiguous)
+    return {
+        "informative_accuracy": informative_accuracy,
+        "informative_intervention_rate": informative_interventions,
+        "ambiguous_intervention_rate": ambiguous_interventions,
+        "ambiguous_accuracy": ambiguous_accuracy,
+    }
