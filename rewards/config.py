@@ -41,5 +41,8 @@ class RewardConfig:
     delta_scale: float = 1.0
     # over-asking switch: when false, asking on an informative frame earns nothing from the intervention rewards
     reward_asking_on_informative: bool = False
+    # pay correct_category on ambiguous frames too; false: a right guess on a frame that cannot show the answer
+    # earns nothing (it is luck, and rewarding it teaches hallucinating answers from uninformative images)
+    reward_guessing_on_ambiguous: bool = True
     # when a row has no usable `state`, a base confidence at or above this marks the frame informative (null: off)
     informative_conf_threshold: float | None = None

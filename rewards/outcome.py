@@ -12,7 +12,7 @@ from typing import Any
 from rewards.config import RewardConfig
 from rewards.examples import example_columns  # noqa: F401  (docstring examples)
 from rewards.registry import register
-from rewards.scoring import asking_pays, score_each
+from rewards.scoring import asking_pays, guessing_pays, score_each
 
 
 @register("correct_category", bounds=(0.0, 1.0))
@@ -22,7 +22,10 @@ def correct_category(completions: Any, reward_config: RewardConfig | None = None
     >>> correct_category(["E", "dog", "D. cat", "A B C D E"], **example_columns(4))
     [1.0, 1.0, 0.0, 0.0]
     """
-    return score_each(completions, columns, reward_config, lambda judged, _: judged.outcome.kind == "correct")
+    def score(judged, config):
+        return judged.outcome.kind == "correct" and guessing_pays(judged, config)
+
+    return score_each(completions, columns, reward_config, score)
 
 
 @register("valid_intervention", bounds=(0.0, 1.0))

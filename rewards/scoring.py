@@ -28,3 +28,10 @@ def asking_pays(judged: Judged, config: RewardConfig) -> bool:
     if config.reward_asking_on_informative:
         return True
     return not judged.informative(config.confidence_source, config.informative_conf_threshold)
+
+
+def guessing_pays(judged: Judged, config: RewardConfig) -> bool:
+    """A category answer earns its reward on informative frames, and on ambiguous ones only if configured."""
+    if config.reward_guessing_on_ambiguous:
+        return True
+    return judged.informative(config.confidence_source, config.informative_conf_threshold)
