@@ -430,3 +430,19 @@ def test_ablations_differ_from_the_default_where_they_say():
 def test_accuracy_only_pays_nothing_for_asking():
     cfg = _compose("accuracy_only")
     assert totals(["A", "E", "C", "junk"], cfg) == [0.0, 1.0, 0.0, 0.0]
+
+
+def test_guessing_switch_pays_right_guesses_only_on_informative_frames():
+    from rewards import RewardConfig
+    from rewards.outcome import correct_category
+
+    options = ["Move the occluding blocks to the left.", "I cannot tell what the object is.", "cat", "dog", "cow", "pig"]
+    columns = {
+        "ground_truth": ["cat", "cat"],
+        "proactive_actions": [["Move the occluding blocks to the left."], []],
+        "options": [options, options],
+        "state": ["ambiguous", "informative"],
+    }
+    strict = RewardConfig(reward_guessing_on_ambiguous=False)
+    assert correct_category(["cat", "cat"], reward_config=strict, **columns) == [0.0, 1.0]
+    assert correct_category(["cat", "cat"], reward_config=RewardConfig(), **columns) == [1.0, 1.0]
