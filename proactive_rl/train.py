@@ -35,6 +35,7 @@ class TrainResult:
     global_step: int
     summary_markdown: str | None  # base vs fine-tuned table, when evaluated
     trainer: object  # the GRPOTrainer, for inspection in notebooks and tests
+    accuracy: dict[str, dict[str, float]]  # {"base" | "fine-tuned": {"train" | "held_out": mean MCQA acc}}
 
 
 def train(cfg: DictConfig) -> TrainResult:
@@ -120,8 +121,15 @@ def train(cfg: DictConfig) -> TrainResult:
         print(f"Multi-process run: evaluate with `proactive-rl eval adapter={adapter_dir}`.")
     if state.is_main_process:
         finish_tracking()
+    accuracy = {tag: split_means(evaluation, list(cfg.data.train_scenarios)) for tag, evaluation in evaluations.items()}
     return TrainResult(
-        run_dir, adapter_dir, model_path, trainer.state.global_step, summary.markdown if summary else None, trainer
+        run_dir,
+        adapter_dir,
+        model_path,
+        trainer.state.global_step,
+        summary.markdown if summary else None,
+        trainer,
+        accuracy,
     )
 
 

@@ -8,10 +8,13 @@ paper). The bootstrap stands in for that pre-training:
 - most examples are *informative* frames answered with the ground-truth category's option **text** (a tiny
   model learns "name what you see" far more easily than the letter indirection; the official matcher
   accepts either);
-- a configurable fraction (``bootstrap_ambiguous_fraction``, default 0.1) are *ambiguous* frames answered
+- a configurable fraction (``bootstrap_ambiguous_fraction``, default 0.07) are *ambiguous* frames answered
   with one valid intervention option, drawn at random. This is a modelling choice: it gives the base a
   non-zero intervention rate, hence reward variance for GRPO, while leaving most of the proactive
-  behaviour (when to ask, which intervention) to be learned by RL.
+  behaviour (when to ask, which intervention, when to stop asking) to be learned by RL. Measured on the
+  default data: 0.03 / 0.05 give a base that asks on 8% / 11% of held-out ambiguous frames, and GRPO then
+  *lowers* asking further (rare good actions vanish as the policy sharpens); 0.06 / 0.07 give 56% / 55%,
+  and GRPO raises training-scenario accuracy; 0.1 gives 73%, a base already as proactive as GRPO makes it.
 
 Held-out frames measure what the bootstrap achieved (greedy decoding): recognition accuracy on
 informative frames and the intervention rate on ambiguous ones.

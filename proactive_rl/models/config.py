@@ -46,7 +46,7 @@ class TinyModelConfig:
     bootstrap_batch_size: int = 16  # examples per bootstrap step
     bootstrap_lr: float = 3e-4  # peak AdamW learning rate (linear warm-up, cosine decay); 1e-3 and above stall
     bootstrap_warmup_steps: int = 25  # warm-up steps of the learning-rate schedule
-    bootstrap_ambiguous_fraction: float = 0.1  # share of bootstrap examples that are ambiguous frames answered
+    bootstrap_ambiguous_fraction: float = 0.07  # share of bootstrap examples that are ambiguous frames answered
     # with a valid intervention: without it the base never asks and GRPO groups have zero reward variance
     bootstrap_eval_size: int = 64  # held-out informative and ambiguous frames each, measured after bootstrap
     seed: int = 0  # seeds tokenizer corpus order, initialisation, example sampling
