@@ -121,7 +121,9 @@ def train(cfg: DictConfig) -> TrainResult:
         print(f"Multi-process run: evaluate with `proactive-rl eval adapter={adapter_dir}`.")
     if state.is_main_process:
         finish_tracking()
-    accuracy = {tag: split_means(evaluation, list(cfg.data.train_scenarios)) for tag, evaluation in evaluations.items()}
+    accuracy = {
+        tag: split_means(evaluation, list(cfg.data.train_scenarios)) for tag, evaluation in evaluations.items()
+    }
     return TrainResult(
         run_dir,
         adapter_dir,

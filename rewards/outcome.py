@@ -22,6 +22,7 @@ def correct_category(completions: Any, reward_config: RewardConfig | None = None
     >>> correct_category(["E", "dog", "D. cat", "A B C D E"], **example_columns(4))
     [1.0, 1.0, 0.0, 0.0]
     """
+
     def score(judged, config):
         return judged.outcome.kind == "correct" and guessing_pays(judged, config)
 

@@ -436,7 +436,14 @@ def test_guessing_switch_pays_right_guesses_only_on_informative_frames():
     from rewards import RewardConfig
     from rewards.outcome import correct_category
 
-    options = ["Move the occluding blocks to the left.", "I cannot tell what the object is.", "cat", "dog", "cow", "pig"]
+    options = [
+        "Move the occluding blocks to the left.",
+        "I cannot tell what the object is.",
+        "cat",
+        "dog",
+        "cow",
+        "pig",
+    ]
     columns = {
         "ground_truth": ["cat", "cat"],
         "proactive_actions": [["Move the occluding blocks to the left."], []],

@@ -317,7 +317,11 @@ def evaluate(cfg: Any) -> Summary:
     needs_base = any(adapter is None for adapter in adapters.values()) or (
         model_cfg.family != "tiny" or model_cfg.name_or_path
     )
-    model_path = prepare_model(model_cfg, train_source=paths.train_source, scenarios=list(cfg.data.train_scenarios)) if needs_base else None
+    model_path = (
+        prepare_model(model_cfg, train_source=paths.train_source, scenarios=list(cfg.data.train_scenarios))
+        if needs_base
+        else None
+    )
     base_id = model_cfg.name_or_path or model_path or model_cfg.preset
 
     def loader(adapter: str | None) -> Callable[[], tuple[Any, Any]]:
