@@ -27,10 +27,14 @@ else
 fi
 
 if $dev && [ ! -x .cache/pb312/bin/python ]; then
-    py312=$(command -v python3.12 || true)
-    if [ -z "$py312" ] && command -v pyenv >/dev/null 2>&1; then
-        py312=$(ls -d "$(pyenv root)"/versions/3.12*/bin/python 2>/dev/null | tail -n 1 || true)
-    fi
+    py312=""
+    pyenv_versions=$( (pyenv root 2>/dev/null || true) | sed 's|$|/versions|')
+    for candidate in python3.12 ${pyenv_versions:+$(ls -d "$pyenv_versions"/3.12*/bin/python 2>/dev/null || true)}; do
+        if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 12)' >/dev/null 2>&1; then
+            py312=$candidate
+            break
+        fi
+    done
     if [ -n "$py312" ]; then
         "$py312" -m venv .cache/pb312
         .cache/pb312/bin/python -m pip install --quiet --no-deps proactivebench==0.1.1

@@ -20,9 +20,8 @@ def wandb_mode(requested: str) -> str:
     return "online" if os.environ.get("WANDB_API_KEY") else "offline"
 
 
-def setup_tracking(
-    logger: DictConfig, run_dir: Path, cfg: DictConfig | None = None, main_process: bool = True
-) -> list[str]:
+def setup_tracking(logger: DictConfig, run_dir: Path) -> list[str]:
+    """Point TRL's W&B callback at the run folder (offline unless a key is set); returns TRL's report_to."""
     report_to = [name for name in logger.report_to if name != "none"]
     if "wandb" not in report_to:
         return report_to

@@ -65,7 +65,6 @@ def train(cfg: DictConfig) -> TrainResult:
         run_dir.mkdir(parents=True, exist_ok=True)
         _write_config(cfg, run_dir / "config.yaml")
     set_seed(cfg.seed)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
 
     with state.main_process_first():
         paths = prepare_data(cfg.data)
@@ -82,11 +81,7 @@ def train(cfg: DictConfig) -> TrainResult:
     if cfg.evaluate_base and state.num_processes == 1:
         evaluations["base"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="base")
 
-    report_to = (
-        setup_tracking(cfg.logger, run_dir, cfg)
-        if state.is_main_process
-        else setup_tracking(cfg.logger, run_dir, cfg, main_process=False)
-    )
+    report_to = setup_tracking(cfg.logger, run_dir)
     trainer = grpo_trainer_class()(
         model=model,
         processing_class=processor,
