@@ -1,8 +1,8 @@
 """Our GRPO training step against a bare TRL GRPOTrainer script: same tiny model, data, group size, LoRA.
 
-"ours" is the trainer `proactive-rl train` builds (our GRPOConfig translation, dataset preparation, the six
-default reward components judged by the official matcher, rollout logging off as in the bare script); "bare"
-is what a user would write from TRL's docs with one inline accuracy reward. Each runs in its own process so
+"ours" is the trainer `proactive-rl train` builds (our GRPOConfig translation, dataset preparation, our
+GRPOTrainer subclass, rollout logging off as in the bare script); "bare" is what a user would write from TRL's
+docs: plain GRPOConfig + GRPOTrainer over the same rows, the same reward functions and weights, same knobs. Each runs in its own process so
 peak memory is its own. Prints the median step time of each (first step excluded: warm-up), their ratio
 (goal <= 1.05) and peak RSS.
 
@@ -59,14 +59,7 @@ def run(variant: str, steps: int, threads: int) -> dict:
             callbacks=[StepClock()],
         )
     else:
-
-        def accuracy(completions, ground_truth, **kwargs):
-            return [
-                float(c[0]["content"].strip().lower() == g.lower())
-                for c, g in zip(completions, ground_truth, strict=True)
-            ]
-
-        dataset = rows.select_columns(["prompt", "images", "ground_truth"])
+        funcs, weights = build_rewards(cfg.reward)
         t = cfg.trainer
         args = GRPOConfig(
             output_dir="outputs/bench_train/bare",
@@ -79,6 +72,9 @@ def run(variant: str, steps: int, threads: int) -> dict:
             temperature=t.temperature,
             loss_type=t.loss_type,
             beta=t.beta,
+            bf16=False,  # TRL's defaults would pick bf16 autocast and checkpointing: not what we compare
+            gradient_checkpointing=False,
+            reward_weights=weights,
             use_cpu=True,
             report_to="none",
             save_strategy="no",
@@ -87,8 +83,8 @@ def run(variant: str, steps: int, threads: int) -> dict:
         )
         lora = LoraConfig(r=cfg.peft.r, lora_alpha=cfg.peft.alpha, target_modules="all-linear", task_type="CAUSAL_LM",
                           exclude_modules=cfg.peft.vision_module_pattern)  # fmt: skip
-        trainer = GRPOTrainer(model=model, processing_class=processor, reward_funcs=accuracy, args=args,
-                              train_dataset=dataset, peft_config=lora, callbacks=[StepClock()])  # fmt: skip
+        trainer = GRPOTrainer(model=model, processing_class=processor, reward_funcs=funcs, args=args,
+                              train_dataset=rows, peft_config=lora, callbacks=[StepClock()])  # fmt: skip
     start = time.perf_counter()
     trainer.train()
     intervals = [b - a for a, b in zip([start, *stamps], stamps, strict=False)][1:]
