@@ -110,7 +110,11 @@ def classify_turn(
     else:
         action = judge(answer, correct_options, valid_options, 0)
         category = judge(answer, correct_categories, categories, len(valid_options))
+    return decide(action, category)
 
+
+def decide(action: Judgement, category: Judgement) -> TurnOutcome:
+    """The turn outcome from the two official verdicts (interventions, categories), in the official priority."""
     if category.verdict == "correct":
         return TurnOutcome("correct", category.option, action, category)
     if action.verdict == "correct":

@@ -29,6 +29,7 @@ from typing import Any
 from envs.matching import (
     Judgement,
     TurnOutcome,
+    decide,
     is_abstain_option,
     letter,
     standardize_letter,
@@ -210,16 +211,7 @@ class QuestionMatcher:
         text_key, letter_key = standardize_text(answer), standardize_letter(answer)
         action = self.actions.judge(text_key, letter_key)
         category = self.categories.judge(text_key, letter_key)
-        if category.verdict == "correct":
-            return TurnOutcome("correct", category.option, action, category)
-        if action.verdict == "correct":
-            return TurnOutcome("intervention", action.option, action, category)
-        selected = action.option or category.option
-        if not selected:
-            return TurnOutcome("invalid", "", action, category)
-        if action.option and is_abstain_option(action.option):
-            return TurnOutcome("abstain", action.option, action, category)
-        return TurnOutcome("wrong", selected, action, category)
+        return decide(action, category)
 
 
 @lru_cache(maxsize=4096)
