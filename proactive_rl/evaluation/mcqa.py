@@ -162,13 +162,7 @@ def run_mcqa(
     history: bool = False,
 ) -> int:
     """Play the jobs not yet in ``store`` and append their records; return how many episodes were played."""
-    done = {}
-    pending = []
-    for job in jobs:
-        if job.scenario not in done:
-            done[job.scenario] = store.done_ids(job.scenario)
-        if job.id not in done[job.scenario]:
-            pending.append(job)
+    pending = store.pending(jobs)
     played = 0
     for record in play_episodes(policy, pending, make_env, batch_size, history):
         store.append(record["scenario"], record)

@@ -164,13 +164,7 @@ def generate_answers(
     hint: bool,
 ) -> int:
     """Stage 1: one open-ended reply per job, appended to ``store`` (the answers store of a tag)."""
-    done: dict[str, set[str]] = {}
-    pending = []
-    for job in jobs:
-        if job.scenario not in done:
-            done[job.scenario] = store.done_ids(job.scenario)
-        if job.id not in done[job.scenario]:
-            pending.append(job)
+    pending = store.pending(jobs)
     for start in range(0, len(pending), batch_size):
         ready: list[tuple[EpisodeJob, Conversation, str]] = []
         for job in pending[start : start + batch_size]:

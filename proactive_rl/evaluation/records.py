@@ -78,6 +78,14 @@ class RecordStore:
     def done_ids(self, scenario: str) -> set[str]:
         return {str(record["id"]) for record in self.load(scenario)}
 
+    def pending(self, jobs: list) -> list:
+        """The jobs (anything with ``scenario`` and ``id``) that have no record yet, in order."""
+        done: dict[str, set[str]] = {}
+        for job in jobs:
+            if job.scenario not in done:
+                done[job.scenario] = self.done_ids(job.scenario)
+        return [job for job in jobs if job.id not in done[job.scenario]]
+
     def append(self, scenario: str, record: dict) -> None:
         with self.path(scenario).open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
