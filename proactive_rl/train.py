@@ -51,7 +51,7 @@ def train(cfg: DictConfig) -> TrainResult:
         grpo_trainer_class,
         to_grpo_dataset,
     )
-    from proactive_rl.models import load_model_and_processor, prepare_model
+    from proactive_rl.models import as_model_config, load_model_and_processor, prepare_model
     from proactive_rl.tracking import finish_tracking, log_eval_summary, setup_tracking
     from rewards import build as build_rewards
 
@@ -60,6 +60,7 @@ def train(cfg: DictConfig) -> TrainResult:
     run_dir = Path(cfg.run_dir).resolve()
     check_batch_geometry(cfg.trainer, state.num_processes)
     reward_funcs, reward_weights = build_rewards(cfg.reward)  # unknown reward names fail here, before data/model
+    as_model_config(cfg.model)  # so do out-of-range model settings
     checkpoint = _checkpoint_to_resume(run_dir, cfg.resume)
     if state.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)

@@ -22,7 +22,14 @@ from proactive_rl.models import (
     read_build_info,
     tiny_model_dir,
 )
-from proactive_rl.models.bootstrap import collate_supervised, encode_prompt
+from proactive_rl.models.bootstrap import (
+    CAPABILITY_QUESTION,
+    bootstrap_target,
+    capability_row,
+    category_options,
+    collate_supervised,
+    encode_prompt,
+)
 from proactive_rl.prompting import format_mcqa, user_message
 
 CONF_MODEL = Path(__file__).resolve().parent.parent / "conf" / "model"
@@ -298,6 +305,50 @@ def test_bootstrap_teaches_recognition_and_some_interventions(tmp_path):
     assert report["eval_informative"] == 16 and report["eval_ambiguous"] == 16
     assert report["informative_accuracy"] >= 0.5, report  # chance is 0.25
     assert report["ambiguous_intervention_rate"] >= 0.5, report
+
+
+ROD_OPTIONS = ["Move the occluding blocks to the left.", "Move the occluding blocks to the right.",
+               "I cannot tell what the object is.", "crescent", "heart", "cross", "pentagon"]  # fmt: skip
+
+
+def _row(state: str) -> dict:
+    actions = ROD_OPTIONS[:2] if state == "ambiguous" else []
+    return {"options": ROD_OPTIONS, "proactive_actions": actions, "ground_truth": "cross", "state": state}
+
+
+@pytest.mark.parametrize("ask_rate", [None, 0.0, 0.25, 1.0])
+def test_bootstrap_target_asks_at_the_configured_rate_on_ambiguous_frames_only(ask_rate):
+    import random
+
+    rng = random.Random(0)
+    ambiguous = [bootstrap_target(_row("ambiguous"), ask_rate, rng) for _ in range(4000)]
+    informative = [bootstrap_target(_row("informative"), ask_rate, rng) for _ in range(200)]
+    assert set(informative) == {"cross"}
+    asked = sum(answer in ROD_OPTIONS[:2] for answer in ambiguous) / len(ambiguous)
+    assert asked == pytest.approx(1.0 if ask_rate is None else ask_rate, abs=0.03)
+    guesses = [answer for answer in ambiguous if answer not in ROD_OPTIONS[:2]]
+    assert set(guesses) <= set(ROD_OPTIONS[3:])  # never the abstain option
+    if ask_rate is not None and ask_rate < 1:
+        assert set(guesses) == set(ROD_OPTIONS[3:])  # a uniform guess reaches every category
+
+
+def test_capability_question_lists_interventions_only_and_is_answered_with_a_valid_one():
+    import random
+
+    row = capability_row(_row("ambiguous"))
+    assert row["state"] == "capability" and row["prompt"].startswith(CAPABILITY_QUESTION)
+    assert "A. Move the occluding blocks to the left." in row["prompt"] and "B. Move" in row["prompt"]
+    assert not any(word in row["prompt"] for word in ["cannot tell", "crescent", "pentagon", "C. "])
+    answers = {bootstrap_target(row, 0.0, random.Random(seed)) for seed in range(50)}  # ask_rate is for MCQA only
+    assert answers == set(ROD_OPTIONS[:2])
+
+
+def test_category_options_need_an_abstain_option_then_categories():
+    assert category_options(ROD_OPTIONS) == ROD_OPTIONS[3:]
+    with pytest.raises(ValueError, match="abstain option"):
+        category_options(["Move left.", "cat", "dog"])
+    with pytest.raises(ValueError, match="abstain option"):
+        category_options(["cat", "dog", "I cannot tell."])
 
 
 def test_as_model_config_accepts_dictconfig():

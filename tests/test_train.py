@@ -108,6 +108,23 @@ def test_unknown_reward_fails_before_any_model_loads(tmp_path):
     assert not models.exists()
 
 
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("model.tiny.bootstrap_ask_rate=1.5", "bootstrap_ask_rate must be null or within"),
+        ("model.tiny.bootstrap_capability_fraction=0.99", "sum to at most 1"),
+    ],
+)
+def test_out_of_range_bootstrap_settings_fail_before_any_data_or_model(tmp_path, override, message):
+    models, data = tmp_path / "models", tmp_path / "data"
+    cfg = compose_train_config(
+        [f"run_dir={tmp_path / 'run'}", f"model.tiny.cache_dir={models}", f"data.root={data}", override]
+    )
+    with pytest.raises(ValueError, match=message):
+        train(cfg)
+    assert not models.exists() and not data.exists()
+
+
 @pytest.mark.slow
 def test_wandb_offline_run_and_no_secret_in_files(shared_dirs, tmp_path, monkeypatch):
     secret = "test-secret-key-0123456789abcdef0123456789abcdef"

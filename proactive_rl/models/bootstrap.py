@@ -31,9 +31,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from envs.matching import judge
+from envs.matching import is_abstain_option, judge
 from proactive_rl.models.config import TinyModelConfig
-from proactive_rl.prompting import user_message
+from proactive_rl.prompting import format_mcqa, user_message
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ class BootstrapReport:
     ambiguous_accuracy: float  # held-out ambiguous frames answered with the right category anyway
     eval_informative: int
     eval_ambiguous: int
+    capability_accuracy: float | None = None  # held-out ambiguous frames, "which action would help?" answered right
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,6 +81,48 @@ def answer_option_text(answer: str, options: Sequence[str]) -> str:
     if len(head) == 1 and head.isalpha() and 0 <= ord(head.upper()) - 65 < len(options):
         return options[ord(head.upper()) - 65]
     return answer
+
+
+def category_options(options: Sequence[str]) -> list[str]:
+    """The category options of a ProactiveBench option list: the ones after its abstain option."""
+    abstain = [index for index, option in enumerate(options) if is_abstain_option(option)]
+    if not abstain or abstain[-1] == len(options) - 1:
+        raise ValueError(f"bootstrap: option list without an abstain option followed by categories: {options!r}")
+    return list(options[abstain[-1] + 1 :])
+
+
+# The question of capability examples: asked on an ambiguous frame, with the interventions as the only options.
+CAPABILITY_QUESTION = "Which action would help you tell what the object is?"
+
+
+def intervention_options(options: Sequence[str]) -> list[str]:
+    """The intervention options of a ProactiveBench option list: the ones before its abstain option."""
+    category_options(options)  # same layout check
+    abstain = [index for index, option in enumerate(options) if is_abstain_option(option)]
+    return list(options[: abstain[0]])
+
+
+def capability_row(row: dict) -> dict:
+    """An ambiguous train row asked "which action would help?" with its interventions as the options."""
+    text = format_mcqa(CAPABILITY_QUESTION, intervention_options(list(row["options"])))
+    return {**row, "prompt": text, "state": "capability"}
+
+
+def bootstrap_target(row: dict, ask_rate: float | None, rng: random.Random) -> str:
+    """The supervised answer to one train row: its category, or on an ambiguous frame an intervention/guess.
+
+    Informative frame: the ground-truth category's option text. Ambiguous frame: a valid intervention (drawn
+    at random) with probability ``ask_rate`` (always when None), else a category drawn uniformly: a guess,
+    since the frame cannot show the answer.
+    """
+    options = list(row["options"])
+    if row["state"] == "capability":
+        return rng.choice(list(row["proactive_actions"]))
+    if row["state"] != "ambiguous":
+        return answer_option_text(row["ground_truth"], options)
+    if ask_rate is None or rng.random() < ask_rate:
+        return rng.choice(list(row["proactive_actions"]))
+    return rng.choice(category_options(options))
 
 
 def chat_prompt(processor, row: dict) -> str:
@@ -163,23 +206,31 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
     )
     if not train_informative:
         raise ValueError("bootstrap: the train split has no 'informative' rows (column 'state')")
-    if cfg.bootstrap_ambiguous_fraction > 0 and not train_ambiguous:
-        raise ValueError("bootstrap: bootstrap_ambiguous_fraction > 0 but the train split has no 'ambiguous' rows")
+    fractions = (cfg.bootstrap_ambiguous_fraction, cfg.bootstrap_capability_fraction)  # checked by the config
+    if sum(fractions) > 0 and not train_ambiguous:
+        raise ValueError(
+            "bootstrap: bootstrap_ambiguous_fraction or bootstrap_capability_fraction > 0 but the train split has "
+            "no 'ambiguous' rows"
+        )
+    ask_rate = cfg.bootstrap_ask_rate
 
     rng = random.Random(cfg.seed + 1)
-    cache: dict[int, tuple[dict, dict]] = {}
+    cache: dict[tuple[int, bool], tuple[dict, dict]] = {}
 
-    def example(index: int) -> tuple[dict, dict]:
-        if index not in cache:
-            row = rows[index]
-            cache[index] = (encode_prompt(processor, row), row)
-        return cache[index]
+    def example(index: int, capability: bool) -> tuple[dict, dict]:
+        if (index, capability) not in cache:
+            row = capability_row(rows[index]) if capability else rows[index]
+            cache[index, capability] = (encode_prompt(processor, row), row)
+        return cache[index, capability]
 
-    def target(row: dict) -> str:
-        options = list(row["options"])
-        if row["state"] == "ambiguous":
-            return rng.choice(list(row["proactive_actions"]))
-        return answer_option_text(row["ground_truth"], options)
+    def draw() -> tuple[int, bool]:
+        # one uniform draw picks the kind: ambiguous MCQA | capability question | informative MCQA
+        kind = rng.random()
+        if kind < cfg.bootstrap_ambiguous_fraction:
+            return rng.choice(train_ambiguous), False
+        if kind < cfg.bootstrap_ambiguous_fraction + cfg.bootstrap_capability_fraction:
+            return rng.choice(train_ambiguous), True
+        return rng.choice(train_informative), False
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.bootstrap_lr, betas=(0.9, 0.98), weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, cfg))
@@ -187,15 +238,11 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
     started = time.perf_counter()
     loss_value = float("nan")
     for step in range(cfg.bootstrap_steps):
-        indices = [
-            rng.choice(train_ambiguous)
-            if rng.random() < cfg.bootstrap_ambiguous_fraction
-            else rng.choice(train_informative)
-            for _ in range(cfg.bootstrap_batch_size)
-        ]
-        examples = [example(index) for index in indices]
+        examples = [example(*draw()) for _ in range(cfg.bootstrap_batch_size)]
         batch = collate_supervised(
-            processor, [encoded for encoded, _ in examples], [target(row) for _, row in examples]
+            processor,
+            [encoded for encoded, _ in examples],
+            [bootstrap_target(row, ask_rate, rng) for _, row in examples],
         )
         batch = {key: value.to(model.device) if hasattr(value, "to") else value for key, value in batch.items()}
         loss = model(**batch).loss
@@ -210,6 +257,8 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
     seconds = time.perf_counter() - started
 
     metrics = measure_answers(model, processor, rows, eval_informative, eval_ambiguous)
+    if cfg.bootstrap_capability_fraction > 0:
+        metrics["capability_accuracy"] = measure_capability(model, processor, [rows[i] for i in eval_ambiguous])
     return BootstrapReport(
         steps=cfg.bootstrap_steps,
         examples_seen=cfg.bootstrap_steps * cfg.bootstrap_batch_size,
@@ -256,6 +305,19 @@ def greedy_answers(model, processor, rows, indices: Sequence[int], batch_size: i
     finally:
         tokenizer.padding_side = previous_side
     return [answer.strip() for answer in answers]
+
+
+def measure_capability(model, processor, ambiguous_rows: Sequence[dict]) -> float:
+    """Share of ambiguous frames whose "which action would help?" question is answered with a valid one."""
+    questions = [capability_row(row) for row in ambiguous_rows]
+    if not questions:
+        return float("nan")
+    answers = greedy_answers(model, processor, questions, range(len(questions)))
+    right = sum(
+        judge(answer, list(row["proactive_actions"]), intervention_options(row["options"])).verdict == "correct"
+        for answer, row in zip(answers, questions, strict=True)
+    )
+    return round(right / len(questions), 4)
 
 
 def measure_answers(model, processor, rows, informative: Sequence[int], ambiguous: Sequence[int]) -> dict[str, float]:

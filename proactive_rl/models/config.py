@@ -46,11 +46,29 @@ class TinyModelConfig:
     bootstrap_batch_size: int = 16  # examples per bootstrap step
     bootstrap_lr: float = 3e-4  # peak AdamW learning rate (linear warm-up, cosine decay); 1e-3 and above stall
     bootstrap_warmup_steps: int = 25  # warm-up steps of the learning-rate schedule
-    bootstrap_ambiguous_fraction: float = 0.07  # share of bootstrap examples that are ambiguous frames answered
-    # with a valid intervention: without it the base never asks and GRPO groups have zero reward variance
+    bootstrap_ambiguous_fraction: float = 0.07  # share of bootstrap examples that are ambiguous frames: without
+    # any, the base never asks and GRPO groups have zero reward variance (see proactive_rl/models/bootstrap.py)
+    bootstrap_ask_rate: float | None = None  # ambiguous examples answered with a valid intervention with this
+    # probability, else with a uniform guess among the categories: a calibrated, rarely-greedy asking prior.
+    # None: every ambiguous example is answered with an intervention
+    bootstrap_capability_fraction: float = 0.0  # share of bootstrap examples that ask, on an ambiguous frame,
+    # "which action would help?" among the interventions only: what each intervention does (a capability),
+    # never whether to ask instead of answering (the proactive behaviour GRPO must learn)
     bootstrap_eval_size: int = 64  # held-out informative and ambiguous frames each, measured after bootstrap
     seed: int = 0  # seeds tokenizer corpus order, initialisation, example sampling
     cache_dir: str | None = None  # where built models live; None = <repo>/.cache/models
+
+    def __post_init__(self) -> None:
+        fractions = (self.bootstrap_ambiguous_fraction, self.bootstrap_capability_fraction)
+        if min(fractions) < 0 or sum(fractions) > 1:
+            raise ValueError(
+                "model.tiny.bootstrap_ambiguous_fraction and model.tiny.bootstrap_capability_fraction must be >= 0 "
+                f"and sum to at most 1, got {fractions[0]} and {fractions[1]}"
+            )
+        if self.bootstrap_ask_rate is not None and not 0.0 <= self.bootstrap_ask_rate <= 1.0:
+            raise ValueError(
+                f"model.tiny.bootstrap_ask_rate must be null or within [0, 1], got {self.bootstrap_ask_rate}"
+            )
 
 
 @dataclass
@@ -99,4 +117,9 @@ def tiny_config_dict(cfg: TinyModelConfig) -> dict:
     """The fields that define a tiny build (the cache location does not change the model)."""
     values = asdict(cfg)
     values.pop("cache_dir")
+    # builds made before these fields existed keep their cache key while the fields keep their defaults
+    if values["bootstrap_ask_rate"] is None:
+        values.pop("bootstrap_ask_rate")
+    if values["bootstrap_capability_fraction"] == 0.0:
+        values.pop("bootstrap_capability_fraction")
     return values

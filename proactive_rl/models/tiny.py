@@ -94,12 +94,15 @@ def ensure_tiny_model(
 
 
 def _build(tiny: TinyModelConfig, train_source, scenarios: Sequence[str] | None, target: Path) -> Path:
-    from proactive_rl.models.bootstrap import supervised_bootstrap
+    from proactive_rl.models.bootstrap import CAPABILITY_QUESTION, supervised_bootstrap
     from proactive_rl.models.tiny_build import build_tiny, save_model_folder
 
     started = time.perf_counter()
     rows = _load_rows(train_source) if train_source is not None else None
-    processor, model = build_tiny(tiny, _corpus_texts(rows) if rows is not None else [])
+    texts = _corpus_texts(rows) if rows is not None else []
+    if tiny.bootstrap_capability_fraction > 0:
+        texts.append(CAPABILITY_QUESTION)
+    processor, model = build_tiny(tiny, texts)
     report = None
     if tiny.bootstrap_steps > 0:
         bootstrap_rows = _select_scenarios(rows, scenarios)
