@@ -298,13 +298,15 @@ def test_bootstrap_teaches_recognition_and_some_interventions(tmp_path):
         bootstrap_batch_size=8,
         bootstrap_lr=3e-3,
         bootstrap_warmup_steps=5,
-        bootstrap_ambiguous_fraction=0.5,
+        bootstrap_ambiguous_fraction=0.4,
+        bootstrap_capability_fraction=0.2,
         bootstrap_eval_size=16,
     )
     report = read_build_info(ensure_tiny_model(cfg, rows))["bootstrap"]
     assert report["eval_informative"] == 16 and report["eval_ambiguous"] == 16
     assert report["informative_accuracy"] >= 0.5, report  # chance is 0.25
     assert report["ambiguous_intervention_rate"] >= 0.5, report
+    assert report["capability_accuracy"] >= 0.5, report  # the two-option question; the answer format is learned
 
 
 ROD_OPTIONS = ["Move the occluding blocks to the left.", "Move the occluding blocks to the right.",

@@ -8,13 +8,25 @@ paper). The bootstrap stands in for that pre-training:
 - most examples are *informative* frames answered with the ground-truth category's option **text** (a tiny
   model learns "name what you see" far more easily than the letter indirection; the official matcher
   accepts either);
-- a configurable fraction (``bootstrap_ambiguous_fraction``, default 0.07) are *ambiguous* frames answered
-  with one valid intervention option, drawn at random. This is a modelling choice: it gives the base a
-  non-zero intervention rate, hence reward variance for GRPO, while leaving most of the proactive
-  behaviour (when to ask, which intervention, when to stop asking) to be learned by RL. Measured on the
-  default data: 0.03 / 0.05 give a base that asks on 8% / 11% of held-out ambiguous frames, and GRPO then
-  *lowers* asking further (rare good actions vanish as the policy sharpens); 0.06 / 0.07 give 56% / 55%,
-  and GRPO raises training-scenario accuracy; 0.1 gives 73%, a base already as proactive as GRPO makes it.
+- ``bootstrap_capability_fraction`` (default 0.2) are *capability* questions: an ambiguous frame asked
+  "Which action would help you tell what the object is?" with the row's interventions as the only options,
+  answered with a valid one. They teach what each intervention does, a capability a pre-trained MLLM has,
+  and never pit asking against answering;
+- ``bootstrap_ambiguous_fraction`` (default 0.03) are ambiguous frames in the benchmark's own question,
+  answered with a valid intervention (or, with ``bootstrap_ask_rate`` = q, with one only with probability q
+  and else with a uniformly guessed category). This is the modelling choice that gives the base a non-zero
+  intervention rate, hence reward variance for GRPO, while leaving when to ask, which intervention and when
+  to stop asking to RL.
+
+Measured on the default data (one build each): without capability questions the base sits on a knee of the
+ambiguous share: 0.03 / 0.05 give a base that asks on 8% / 11% of held-out ambiguous frames and GRPO then
+*lowers* asking (rare good actions vanish as the policy sharpens); 0.06 / 0.07 give 56% / 55% and GRPO helps;
+0.1 gives 73%. Which side a build lands on changed with the torch thread count (one 0.07 base scored 59.9 with
+2 threads and 48.0 with 1). With capability questions (0.03 + 0.2) the base asks on 56% of ambiguous frames
+with only 3% asking examples, and 1- and 2-thread builds measured the same (48.9 / 48.5 mean MCQA accuracy on
+the training scenarios). Without any asking examples (0.0 + 0.2) it never asks in the benchmark question and
+GRPO has nothing to reinforce (+1.6 points). A calibrated ask rate (0.3 + q 0.15 or 0.25) did not give the
+sampled asking it targets (about 4% of ambiguous frames) and GRPO removed it.
 
 Held-out frames measure what the bootstrap achieved (greedy decoding): recognition accuracy on
 informative frames and the intervention rate on ambiguous ones.

@@ -46,12 +46,12 @@ class TinyModelConfig:
     bootstrap_batch_size: int = 16  # examples per bootstrap step
     bootstrap_lr: float = 3e-4  # peak AdamW learning rate (linear warm-up, cosine decay); 1e-3 and above stall
     bootstrap_warmup_steps: int = 25  # warm-up steps of the learning-rate schedule
-    bootstrap_ambiguous_fraction: float = 0.07  # share of bootstrap examples that are ambiguous frames: without
+    bootstrap_ambiguous_fraction: float = 0.03  # share of bootstrap examples that are ambiguous frames: without
     # any, the base never asks and GRPO groups have zero reward variance (see proactive_rl/models/bootstrap.py)
     bootstrap_ask_rate: float | None = None  # ambiguous examples answered with a valid intervention with this
     # probability, else with a uniform guess among the categories: a calibrated, rarely-greedy asking prior.
     # None: every ambiguous example is answered with an intervention
-    bootstrap_capability_fraction: float = 0.0  # share of bootstrap examples that ask, on an ambiguous frame,
+    bootstrap_capability_fraction: float = 0.2  # share of bootstrap examples that ask, on an ambiguous frame,
     # "which action would help?" among the interventions only: what each intervention does (a capability),
     # never whether to ask instead of answering (the proactive behaviour GRPO must learn)
     bootstrap_eval_size: int = 64  # held-out informative and ambiguous frames each, measured after bootstrap
