@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,11 +158,15 @@ def _learning_line(evaluations: dict, train_scenarios: list[str]) -> str:
         split_means(evaluations["base"], train_scenarios),
         split_means(evaluations["fine-tuned"], train_scenarios),
     )
-    return (
-        f"mean MCQA acc, training scenarios: base {base['train']:.1f} -> fine-tuned {tuned['train']:.1f} "
-        f"({tuned['train'] - base['train']:+.1f} points); held-out scenarios: base {base['held_out']:.1f} -> "
-        f"fine-tuned {tuned['held_out']:.1f} ({tuned['held_out'] - base['held_out']:+.1f} points)"
-    )
+    parts = []
+    for split, label in (("train", "training scenarios"), ("held_out", "held-out scenarios")):
+        if math.isnan(base[split]):  # no scenario of that kind was evaluated
+            continue
+        parts.append(
+            f"{label}: base {base[split]:.1f} -> fine-tuned {tuned[split]:.1f} "
+            f"({tuned[split] - base[split]:+.1f} points)"
+        )
+    return "mean MCQA acc, " + "; ".join(parts)
 
 
 def _checkpoint_to_resume(run_dir: Path, resume: bool) -> Path | None:

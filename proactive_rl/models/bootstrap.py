@@ -23,8 +23,8 @@ ambiguous share: 0.03 / 0.05 give a base that asks on 8% / 11% of held-out ambig
 *lowers* asking (rare good actions vanish as the policy sharpens); 0.06 / 0.07 give 56% / 55% and GRPO helps;
 0.1 gives 73%. Which side a build lands on changed with the torch thread count (one 0.07 base scored 59.9 with
 2 threads and 48.0 with 1). With capability questions (0.03 + 0.2) the base asks on 56% of ambiguous frames
-with only 3% asking examples, and 1- and 2-thread builds measured the same (48.9 / 48.5 mean MCQA accuracy on
-the training scenarios). Without any asking examples (0.0 + 0.2) it never asks in the benchmark question and
+with only 3% asking examples, and three builds scored 48.9, 48.5 and 53.7 mean MCQA accuracy on the training
+scenarios. Without any asking examples (0.0 + 0.2) it never asks in the benchmark question and
 GRPO has nothing to reinforce (+1.6 points). A calibrated ask rate (0.3 + q 0.15 or 0.25) did not give the
 sampled asking it targets (about 4% of ambiguous frames) and GRPO removed it.
 
