@@ -95,12 +95,17 @@ def answer_option_text(answer: str, options: Sequence[str]) -> str:
     return answer
 
 
-def category_options(options: Sequence[str]) -> list[str]:
-    """The category options of a ProactiveBench option list: the ones after its abstain option."""
+def _abstain_split(options: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(interventions, categories) of a ProactiveBench option list: the options before and after its abstain one."""
     abstain = [index for index, option in enumerate(options) if is_abstain_option(option)]
     if not abstain or abstain[-1] == len(options) - 1:
         raise ValueError(f"bootstrap: option list without an abstain option followed by categories: {options!r}")
-    return list(options[abstain[-1] + 1 :])
+    return list(options[: abstain[0]]), list(options[abstain[-1] + 1 :])
+
+
+def category_options(options: Sequence[str]) -> list[str]:
+    """The category options of a ProactiveBench option list: the ones after its abstain option."""
+    return _abstain_split(options)[1]
 
 
 # The question of capability examples: asked on an ambiguous frame, with the interventions as the only options.
@@ -109,9 +114,7 @@ CAPABILITY_QUESTION = "Which action would help you tell what the object is?"
 
 def intervention_options(options: Sequence[str]) -> list[str]:
     """The intervention options of a ProactiveBench option list: the ones before its abstain option."""
-    category_options(options)  # same layout check
-    abstain = [index for index, option in enumerate(options) if is_abstain_option(option)]
-    return list(options[: abstain[0]])
+    return _abstain_split(options)[0]
 
 
 def capability_row(row: dict) -> dict:

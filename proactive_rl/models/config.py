@@ -49,8 +49,8 @@ class TinyModelConfig:
     bootstrap_ambiguous_fraction: float = 0.03  # share of bootstrap examples that are ambiguous frames: without
     # any, the base never asks and GRPO groups have zero reward variance (see proactive_rl/models/bootstrap.py)
     bootstrap_ask_rate: float | None = None  # ambiguous examples answered with a valid intervention with this
-    # probability, else with a uniform guess among the categories: a calibrated, rarely-greedy asking prior.
-    # None: every ambiguous example is answered with an intervention
+    # probability, else with a uniform guess among the categories (meant as a calibrated asking prior; measured:
+    # the sampled rate falls well short of q). None: every ambiguous example is answered with an intervention
     bootstrap_capability_fraction: float = 0.2  # share of bootstrap examples that ask, on an ambiguous frame,
     # "which action would help?" among the interventions only: what each intervention does (a capability),
     # never whether to ask instead of answering (the proactive behaviour GRPO must learn)
@@ -117,7 +117,8 @@ def tiny_config_dict(cfg: TinyModelConfig) -> dict:
     """The fields that define a tiny build (the cache location does not change the model)."""
     values = asdict(cfg)
     values.pop("cache_dir")
-    # builds made before these fields existed keep their cache key while the fields keep their defaults
+    # builds made before these fields existed keep their cache key when the fields are set to the old behaviour
+    # (no ask rate, no capability questions)
     if values["bootstrap_ask_rate"] is None:
         values.pop("bootstrap_ask_rate")
     if values["bootstrap_capability_fraction"] == 0.0:
