@@ -23,6 +23,7 @@ from proactive_rl.models import (
     tiny_model_dir,
 )
 from proactive_rl.models.bootstrap import (
+    capability_row_weights,
     CAPABILITY_QUESTION,
     bootstrap_target,
     capability_row,
@@ -343,6 +344,19 @@ def test_capability_question_lists_interventions_only_and_is_answered_with_a_val
     assert not any(word in row["prompt"] for word in ["cannot tell", "crescent", "pentagon", "C. "])
     answers = {bootstrap_target(row, 0.0, random.Random(seed)) for seed in range(50)}  # ask_rate is for MCQA only
     assert answers == set(ROD_OPTIONS[:2])
+
+
+def test_capability_weighting_follows_the_number_of_interventions_shown():
+    from datasets import Dataset
+
+    inc_options = [f"Fix {name}." for name in "abcdefgh"] + ROD_OPTIONS[2:]
+    mvpn_options = ["Rotate the object.", *ROD_OPTIONS[2:]]
+    table = Dataset.from_list([{"options": o} for o in (ROD_OPTIONS, inc_options, mvpn_options, ROD_OPTIONS)])
+    assert capability_row_weights(table, [0, 1, 2], "options") == [2.0, 8.0, 1.0]
+    assert capability_row_weights(table.to_list(), [3, 1], "options") == [2.0, 8.0]  # plain rows too
+    assert capability_row_weights(table, [0, 1, 2], "rows") is None  # uniform
+    with pytest.raises(ValueError, match="bootstrap_capability_weighting='by_scenario' is not one of"):
+        TinyModelConfig(bootstrap_capability_weighting="by_scenario")
 
 
 def test_category_options_need_an_abstain_option_then_categories():

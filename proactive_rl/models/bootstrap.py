@@ -117,6 +117,19 @@ def intervention_options(options: Sequence[str]) -> list[str]:
     return _abstain_split(options)[0]
 
 
+def capability_row_weights(rows, indices: Sequence[int], weighting: str) -> list[float] | None:
+    """Sampling weights of the ambiguous rows ``indices`` for capability questions (None: uniform).
+
+    "options" weighs a row by the number of interventions it displays: a row with one intervention (MVP-N's
+    rotate, QD's add details) teaches a fixed answer, IN-C's eight fixes with one right teach what each
+    corruption looks like, which takes far more examples (measured in the README).
+    """
+    if weighting == "rows" or not indices:
+        return None
+    column = rows["options"] if hasattr(rows, "column_names") else [row["options"] for row in rows]
+    return [float(len(intervention_options(list(column[index])))) for index in indices]
+
+
 def capability_row(row: dict) -> dict:
     """An ambiguous train row asked "which action would help?" with its interventions as the options."""
     text = format_mcqa(CAPABILITY_QUESTION, intervention_options(list(row["options"])))
@@ -238,13 +251,15 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
             cache[index, capability] = (encode_prompt(processor, row), row)
         return cache[index, capability]
 
+    capability_weights = capability_row_weights(rows, train_ambiguous, cfg.bootstrap_capability_weighting)
+
     def draw() -> tuple[int, bool]:
         # one uniform draw picks the kind: ambiguous MCQA | capability question | informative MCQA
         kind = rng.random()
         if kind < cfg.bootstrap_ambiguous_fraction:
             return rng.choice(train_ambiguous), False
         if kind < cfg.bootstrap_ambiguous_fraction + cfg.bootstrap_capability_fraction:
-            return rng.choice(train_ambiguous), True
+            return rng.choices(train_ambiguous, weights=capability_weights)[0], True
         return rng.choice(train_informative), False
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.bootstrap_lr, betas=(0.9, 0.98), weight_decay=0.01)

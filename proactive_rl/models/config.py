@@ -22,6 +22,7 @@ FAMILIES = (
 )
 TINY_ARCHITECTURES = ("qwen2_5_vl", "idefics3")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
+CAPABILITY_WEIGHTINGS = ("options", "rows")  # model.tiny.bootstrap_capability_weighting
 
 
 @dataclass
@@ -54,6 +55,9 @@ class TinyModelConfig:
     bootstrap_capability_fraction: float = 0.2  # share of bootstrap examples that ask, on an ambiguous frame,
     # "which action would help?" among the interventions only: what each intervention does (a capability),
     # never whether to ask instead of answering (the proactive behaviour GRPO must learn)
+    bootstrap_capability_weighting: str = "options"  # which ambiguous rows capability questions are drawn from:
+    # "options" = in proportion to the number of interventions the row displays (IN-C shows eight fixes and one
+    # is right: most of what there is to learn), "rows" = uniformly over ambiguous rows
     bootstrap_eval_size: int = 64  # held-out informative and ambiguous frames each, measured after bootstrap
     seed: int = 0  # seeds tokenizer corpus order, initialisation, example sampling
     cache_dir: str | None = None  # where built models live; None = <repo>/.cache/models
@@ -64,6 +68,11 @@ class TinyModelConfig:
             raise ValueError(
                 "model.tiny.bootstrap_ambiguous_fraction and model.tiny.bootstrap_capability_fraction must be >= 0 "
                 f"and sum to at most 1, got {fractions[0]} and {fractions[1]}"
+            )
+        if self.bootstrap_capability_weighting not in CAPABILITY_WEIGHTINGS:
+            raise ValueError(
+                f"model.tiny.bootstrap_capability_weighting={self.bootstrap_capability_weighting!r} is not one of "
+                f"{CAPABILITY_WEIGHTINGS}"
             )
         if self.bootstrap_ask_rate is not None and not 0.0 <= self.bootstrap_ask_rate <= 1.0:
             raise ValueError(
@@ -123,4 +132,6 @@ def tiny_config_dict(cfg: TinyModelConfig) -> dict:
         values.pop("bootstrap_ask_rate")
     if values["bootstrap_capability_fraction"] == 0.0:
         values.pop("bootstrap_capability_fraction")
+    if values["bootstrap_capability_weighting"] == "rows":
+        values.pop("bootstrap_capability_weighting")
     return values

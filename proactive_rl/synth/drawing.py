@@ -193,6 +193,48 @@ def background(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     return Image.fromarray(np.clip(base + gradient + texture[:, :, None], 0, 255).astype(np.uint8))
 
 
+def _far_from_categories(rng: np.random.Generator, saturation: tuple[float, float], value: tuple[float, float]) -> np.ndarray:
+    """A random colour (float RGB) at least ``NEUTRAL_MARGIN`` away from every category colour."""
+    for _ in range(1000):
+        hue = rng.uniform(0, 1)
+        sat, val = rng.uniform(*saturation), rng.uniform(*value)
+        sector, frac = int(hue * 6) % 6, hue * 6 - int(hue * 6)
+        p, q, t = val * (1 - sat), val * (1 - frac * sat), val * (1 - (1 - frac) * sat)
+        rgb = [(val, t, p), (q, val, p), (p, val, t), (p, q, val), (t, p, val), (val, p, q)][sector]
+        colour = np.array(rgb) * 255
+        if all(np.linalg.norm(colour - np.array(c.colour)) >= NEUTRAL_MARGIN for c in CATEGORIES):
+            return colour
+    raise RuntimeError("no background colour far enough from the category colours")
+
+
+NEUTRAL_MARGIN = 80.0  # minimum RGB distance of a scene colour to any category colour
+
+
+def scene_background(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
+    """A photo-like surface for IN-C: large soft colour regions under fine, sharp stripes.
+
+    ImageNet-C corrupts natural photos, whose colours, edges and fine detail show which corruption was
+    applied even when the object is lost. A flat pale surface would not: desaturating or blurring it changes
+    nothing visible, so those families could not be told apart. This surface carries every cue the eight fix
+    families act on: colour (saturation), sharp fine edges (blur, JPEG, resolution, elastic artifacts),
+    luminance contrast (contrast, brightness). Its colours stay ``NEUTRAL_MARGIN`` from every category colour.
+    """
+    width, height = size
+    corners = np.stack([_far_from_categories(rng, (0.25, 0.45), (0.62, 0.82)) for _ in range(4)])
+    u = np.linspace(0, 1, width)[None, :, None]
+    v = np.linspace(0, 1, height)[:, None, None]
+    colour = (
+        corners[0] * (1 - u) * (1 - v) + corners[1] * u * (1 - v) + corners[2] * (1 - u) * v + corners[3] * u * v
+    )
+    period = rng.uniform(7, 11)
+    angle = rng.uniform(0, math.pi)
+    ys, xs = np.mgrid[0:height, 0:width]
+    phase = (xs * math.cos(angle) + ys * math.sin(angle)) / period + rng.uniform(0, 1)
+    stripes = np.where((phase % 1.0) < 0.5, 1.0, -1.0)[:, :, None]
+    shade = 1.0 + rng.uniform(0.14, 0.2) * stripes
+    return Image.fromarray(np.clip(colour * shade, 0, 255).astype(np.uint8))
+
+
 def wooden_blocks(image: Image.Image, left: float, top: float, width: float, height: float, rng_state: int) -> None:
     """Draw a stack of wooden blocks (the ROD occluder) in place; ``rng_state`` fixes the block layout."""
     rng = np.random.default_rng(rng_state)

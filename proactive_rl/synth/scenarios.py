@@ -16,7 +16,8 @@ Mechanics follow the official environments (proactivebench 0.1.1):
 - MVP-N: the object is painted on a plaque; every view but the last shows its plain back or edge
   (template ``{informative}_{image}``, informative = 1 only on the last turn and the reference).
 - IN-C: one corruption at levels 5 (first frame) down to 1, level 0 is the clean reference; only the
-  family's fix is a valid intervention.
+  family's fix is a valid intervention. The object sits on a photo-like striped surface, so that the frame
+  shows which corruption it carries (see ``corruptions``).
 - QD: a black-pen sketch of the object that gains one stroke per frame; the first stroke is short.
 - CIT: a video in which the object is carried into (or, less often, out of) the scene; frames are
   ``step_size`` apart per action and the episode is capped at ``max_steps`` turns.
@@ -246,7 +247,7 @@ def make_inc(rng: np.random.Generator, category: Category, size: int) -> Episode
     canvas = (size, size)
     r, angle = _object_pose(rng, size, 0.22)
     cx, cy = size / 2 + rng.uniform(-4, 4), size / 2 + rng.uniform(-4, 4)
-    bg = drawing.background(rng, canvas)
+    bg = drawing.scene_background(rng, canvas)
     clean = drawing.paste_object(bg, category, cx, cy, r, angle, drawing.jitter_colour(rng, category.colour))
     family = str(rng.choice(sorted(FIX_OPTIONS)))
     corruption = str(rng.choice(FAMILY_CORRUPTIONS[family]))
