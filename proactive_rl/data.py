@@ -50,6 +50,10 @@ class DataConfig:
     train_source: str | None = None  # real data: hub id (tdemin16/ProactiveBench, online only) or a local path
     train_scenarios: list[str] = field(default_factory=lambda: ["ROD", "VSOD", "MVP-N", "IN-C", "QD"])  # trained on
     eval_scenarios: list[str] = field(default_factory=lambda: list(envs.SCENARIOS))  # evaluated on (default all)
+    # relative share of GRPO prompts per training scenario, e.g. {IN-C: 3}: the train rows are resampled (seeded,
+    # same total) so that each scenario's share is its weight over the sum; unlisted training scenarios weigh 1.
+    # Empty: rows as stored. Rebalances the RL signal toward scenarios that learn slowly.
+    scenario_weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,60 @@ def load_train_split(source: str | Path, scenarios: Sequence[str] | None = None)
     indices = [i for i, name in enumerate(dataset["scenario"]) if name in keep]
     if not indices:
         raise ValueError(f"train split {source} has no rows of scenarios {wanted}")
+    return dataset.select(indices)
+
+
+def scenario_shares(cfg: DataConfig) -> dict[str, float] | None:
+    """Each training scenario's share of GRPO prompts from ``data.scenario_weights`` (None: rows as stored).
+
+    Checked before any data or model is loaded: a weight must name a scenario and be a finite number >= 0, and
+    a training scenario must keep a positive weight. A weight for a scenario that is not trained is ignored
+    (with a warning), so one weights file serves a leave-one-scenario-out sweep.
+    """
+    if not cfg.scenario_weights:
+        return None
+    trained = _canonical_list(cfg.train_scenarios)
+    weights = dict.fromkeys(trained, 1.0)
+    for name, weight in cfg.scenario_weights.items():
+        try:
+            scenario = envs.canonical_scenario(name)
+        except ValueError as error:
+            raise ValueError(f"data.scenario_weights: {error}") from None
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight < float("inf"):
+            raise ValueError(f"data.scenario_weights.{name}={weight!r}: expected a finite number >= 0")
+        if scenario not in weights:
+            log.warning("data.scenario_weights.%s is ignored: %s is not a training scenario", name, scenario)
+            continue
+        weights[scenario] = float(weight)
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValueError("data.scenario_weights: every weight is 0; at least one training scenario must be sampled")
+    return {scenario: weight / total for scenario, weight in weights.items()}
+
+
+def rebalance_scenarios(dataset, shares: dict[str, float] | None, seed: int):
+    """``dataset`` resampled to the same size with each scenario's share of rows (seeded; rows repeat when a
+    scenario has fewer rows than its share, and are subsampled without repeats when it has more)."""
+    if shares is None:
+        return dataset
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    by_scenario: dict[str, list[int]] = {}
+    for index, name in enumerate(dataset["scenario"]):
+        by_scenario.setdefault(name, []).append(index)
+    missing = [name for name, share in shares.items() if share > 0 and name not in by_scenario]
+    if missing:
+        raise ValueError(f"data.scenario_weights: the train split has no rows of {missing}")
+    indices: list[int] = []
+    for name, share in shares.items():
+        rows = by_scenario.get(name, [])
+        target = round(len(dataset) * share)
+        if not rows or target == 0:
+            continue
+        order = rng.permutation(len(rows))
+        indices.extend(rows[order[i % len(rows)]] for i in range(target))
+    indices = [indices[i] for i in rng.permutation(len(indices))]
     return dataset.select(indices)
 
 

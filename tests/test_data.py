@@ -19,6 +19,8 @@ from proactive_rl.data import (
     infer_scenario,
     load_train_split,
     prepare_data,
+    rebalance_scenarios,
+    scenario_shares,
     synthetic_root,
 )
 
@@ -165,3 +167,37 @@ def test_both_yaml_files_compose_and_the_composed_group_drives_prepare_data(tmp_
     assert list(composed.train_scenarios) == DataConfig().train_scenarios
     paths = prepare_data(composed)  # a DictConfig, as the CLI passes it
     assert len(load_train_split(paths.train_source, composed.train_scenarios)) == 5
+
+
+def _scenario_rows(counts: dict[str, int]):
+    return datasets.Dataset.from_dict(
+        {
+            "scenario": [name for name, count in counts.items() for _ in range(count)],
+            "row": [f"{name}-{i}" for name, count in counts.items() for i in range(count)],
+        }  # fmt: skip
+    )
+
+
+def test_scenario_weights_set_each_training_scenarios_share_of_prompts():
+    rows = _scenario_rows({"ROD": 40, "IN-C": 40, "QD": 40})
+    cfg = DataConfig(train_scenarios=["ROD", "ImageNet-C", "QD"], scenario_weights={"IN-C": 4, "COCO": 9})
+    shares = scenario_shares(cfg)  # COCO is not trained: ignored; unlisted ROD and QD weigh 1
+    assert shares == pytest.approx({"ROD": 1 / 6, "IN-C": 4 / 6, "QD": 1 / 6})
+    balanced = rebalance_scenarios(rows, shares, seed=0)
+    assert len(balanced) == len(rows)
+    counts = {name: balanced["scenario"].count(name) for name in ("ROD", "IN-C", "QD")}
+    assert counts == {"ROD": 20, "IN-C": 80, "QD": 20}
+    in_c = [row for row in balanced["row"] if row.startswith("IN-C")]
+    assert len(set(in_c)) == 40  # every IN-C row is used before any repeats (80 = each twice)
+    assert len(set(row for row in balanced["row"] if row.startswith("ROD"))) == 20  # subsampled without repeats
+    assert rebalance_scenarios(rows, shares, seed=0)["row"] == balanced["row"]  # seeded
+    assert rebalance_scenarios(rows, None, seed=0) is rows
+    assert scenario_shares(DataConfig()) is None
+
+
+def test_scenario_weights_that_sample_nothing_fail_clearly():
+    with pytest.raises(ValueError, match="every weight is 0"):
+        scenario_shares(DataConfig(train_scenarios=["QD"], scenario_weights={"QD": 0}))
+    shares = scenario_shares(DataConfig(train_scenarios=["ROD", "QD"], scenario_weights={"QD": 2}))
+    with pytest.raises(ValueError, match=r"the train split has no rows of \['QD'\]"):
+        rebalance_scenarios(_scenario_rows({"ROD": 5}), shares, seed=0)

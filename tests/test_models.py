@@ -23,10 +23,10 @@ from proactive_rl.models import (
     tiny_model_dir,
 )
 from proactive_rl.models.bootstrap import (
-    capability_row_weights,
     CAPABILITY_QUESTION,
     bootstrap_target,
     capability_row,
+    capability_row_weights,
     category_options,
     collate_supervised,
     encode_prompt,

@@ -113,6 +113,8 @@ def test_unknown_reward_fails_before_any_model_loads(tmp_path):
     [
         ("model.tiny.bootstrap_ask_rate=1.5", "bootstrap_ask_rate must be null or within"),
         ("model.tiny.bootstrap_capability_fraction=0.99", "sum to at most 1"),
+        ("+data.scenario_weights.INC=2", "data.scenario_weights: unknown ProactiveBench scenario 'INC'"),
+        ("+data.scenario_weights.QD=-1", "data.scenario_weights.QD=-1.0: expected a finite number >= 0"),
     ],
 )
 def test_out_of_range_bootstrap_settings_fail_before_any_data_or_model(tmp_path, override, message):

@@ -193,7 +193,9 @@ def background(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     return Image.fromarray(np.clip(base + gradient + texture[:, :, None], 0, 255).astype(np.uint8))
 
 
-def _far_from_categories(rng: np.random.Generator, saturation: tuple[float, float], value: tuple[float, float]) -> np.ndarray:
+def _far_from_categories(
+    rng: np.random.Generator, saturation: tuple[float, float], value: tuple[float, float]
+) -> np.ndarray:
     """A random colour (float RGB) at least ``NEUTRAL_MARGIN`` away from every category colour."""
     for _ in range(1000):
         hue = rng.uniform(0, 1)
@@ -223,9 +225,7 @@ def scene_background(rng: np.random.Generator, size: tuple[int, int]) -> Image.I
     corners = np.stack([_far_from_categories(rng, (0.25, 0.45), (0.62, 0.82)) for _ in range(4)])
     u = np.linspace(0, 1, width)[None, :, None]
     v = np.linspace(0, 1, height)[:, None, None]
-    colour = (
-        corners[0] * (1 - u) * (1 - v) + corners[1] * u * (1 - v) + corners[2] * (1 - u) * v + corners[3] * u * v
-    )
+    colour = corners[0] * (1 - u) * (1 - v) + corners[1] * u * (1 - v) + corners[2] * (1 - u) * v + corners[3] * u * v
     period = rng.uniform(7, 11)
     angle = rng.uniform(0, math.pi)
     ys, xs = np.mgrid[0:height, 0:width]
