@@ -263,6 +263,8 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
         if kind < cfg.bootstrap_ambiguous_fraction:
             return rng.choice(train_ambiguous), False
         if kind < cfg.bootstrap_ambiguous_fraction + cfg.bootstrap_capability_fraction:
+            if capability_weights is None:  # rng.choice, not choices(): "rows" keeps the earlier builds' draws
+                return rng.choice(train_ambiguous), True
             return rng.choices(train_ambiguous, weights=capability_weights)[0], True
         return rng.choice(train_informative), False
 
