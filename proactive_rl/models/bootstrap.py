@@ -38,6 +38,7 @@ informative frames and the intervention rate on ambiguous ones.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import random
@@ -256,6 +257,8 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
         return cache[index, capability]
 
     capability_weights = capability_row_weights(rows, train_ambiguous, cfg.bootstrap_capability_weighting)
+    if capability_weights is not None:  # cumulated once, not on every draw (same draws as weights=)
+        capability_weights = list(itertools.accumulate(capability_weights))
 
     def draw() -> tuple[int, bool]:
         # one uniform draw picks the kind: ambiguous MCQA | capability question | informative MCQA
@@ -265,7 +268,7 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
         if kind < cfg.bootstrap_ambiguous_fraction + cfg.bootstrap_capability_fraction:
             if capability_weights is None:  # rng.choice, not choices(): "rows" keeps the earlier builds' draws
                 return rng.choice(train_ambiguous), True
-            return rng.choices(train_ambiguous, weights=capability_weights)[0], True
+            return rng.choices(train_ambiguous, cum_weights=capability_weights)[0], True
         return rng.choice(train_informative), False
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.bootstrap_lr, betas=(0.9, 0.98), weight_decay=0.01)

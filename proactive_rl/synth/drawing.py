@@ -11,6 +11,7 @@ All randomness comes from the ``numpy.random.Generator`` passed in: same generat
 
 from __future__ import annotations
 
+import colorsys
 import math
 from dataclasses import dataclass
 
@@ -193,23 +194,19 @@ def background(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     return Image.fromarray(np.clip(base + gradient + texture[:, :, None], 0, 255).astype(np.uint8))
 
 
+NEUTRAL_MARGIN = 80.0  # minimum RGB distance of a scene colour to any category colour
+
+
 def _far_from_categories(
     rng: np.random.Generator, saturation: tuple[float, float], value: tuple[float, float]
 ) -> np.ndarray:
     """A random colour (float RGB) at least ``NEUTRAL_MARGIN`` away from every category colour."""
     for _ in range(1000):
-        hue = rng.uniform(0, 1)
-        sat, val = rng.uniform(*saturation), rng.uniform(*value)
-        sector, frac = int(hue * 6) % 6, hue * 6 - int(hue * 6)
-        p, q, t = val * (1 - sat), val * (1 - frac * sat), val * (1 - (1 - frac) * sat)
-        rgb = [(val, t, p), (q, val, p), (p, val, t), (p, q, val), (t, p, val), (val, p, q)][sector]
-        colour = np.array(rgb) * 255
+        hue, sat, val = rng.uniform(0, 1), rng.uniform(*saturation), rng.uniform(*value)
+        colour = np.array(colorsys.hsv_to_rgb(hue, sat, val)) * 255
         if all(np.linalg.norm(colour - np.array(c.colour)) >= NEUTRAL_MARGIN for c in CATEGORIES):
             return colour
     raise RuntimeError("no background colour far enough from the category colours")
-
-
-NEUTRAL_MARGIN = 80.0  # minimum RGB distance of a scene colour to any category colour
 
 
 def scene_background(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
