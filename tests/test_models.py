@@ -31,6 +31,7 @@ from proactive_rl.models.bootstrap import (
     collate_supervised,
     encode_prompt,
 )
+from proactive_rl.models.config import tiny_config_dict
 from proactive_rl.prompting import format_mcqa, user_message
 
 CONF_MODEL = Path(__file__).resolve().parent.parent / "conf" / "model"
@@ -357,6 +358,13 @@ def test_capability_weighting_follows_the_number_of_interventions_shown():
     assert capability_row_weights(table, [0, 1, 2], "rows") is None  # uniform
     with pytest.raises(ValueError, match="bootstrap_capability_weighting='by_scenario' is not one of"):
         TinyModelConfig(bootstrap_capability_weighting="by_scenario")
+    with pytest.raises(ValueError, match="bootstrap_ambiguous_weighting='by_scenario' is not one of"):
+        TinyModelConfig(bootstrap_ambiguous_weighting="by_scenario")
+    # the default ("rows") leaves the cache key of earlier builds alone; "options" is a different build
+    assert "bootstrap_ambiguous_weighting" not in tiny_config_dict(TinyModelConfig())
+    assert tiny_config_dict(TinyModelConfig(bootstrap_ambiguous_weighting="options")) != tiny_config_dict(
+        TinyModelConfig()
+    )
 
 
 def test_category_options_need_an_abstain_option_then_categories():

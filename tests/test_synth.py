@@ -15,13 +15,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _synth_helpers import SMALL, colour_probe, ink, play, small_synth_root
+from PIL import Image
 
 import envs
 from envs.matching import is_abstain_option
 from proactive_rl.data import DataConfig, load_train_split
 from proactive_rl.prompting import format_mcqa
 from proactive_rl.synth import make_data
+from proactive_rl.synth.corruptions import corrupt_image
 from proactive_rl.synth.drawing import CATEGORIES
+from proactive_rl.synth.generator import oracle_deltas
 from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, make_inc
 
 try:
@@ -148,6 +151,40 @@ def test_train_rows_follow_the_hf_schema_and_the_environment(root):
         else:
             assert row["proactive_actions"] == []
         assert [d["key"] for d in row["qwen_delta"]] == row["proactive_actions"]
+
+
+def test_train_rows_record_which_intervention_brings_the_answer_closer(root):
+    """The confidence-gain columns gain for the perfect player's next intervention and lose for any other
+    valid one: with two directions (ROD, VSOD, CIT) exactly one gains, and which one depends on the episode."""
+    rows = load_train_split(root / "train")
+    gaining_position = Counter()
+    for row in rows:
+        if row["state"] != AMBIGUOUS:
+            assert row["qwen_delta"] == [] and row["llava_delta"] == []
+            continue
+        assert row["llava_delta"] == row["qwen_delta"]
+        values = [d["value"] for d in row["qwen_delta"]]
+        assert sorted(values, reverse=True) == [1.0] + [-1.0] * (len(values) - 1), row["qwen_delta"]
+        if len(values) == 2:
+            gaining_position[values.index(1.0)] += 1
+    assert set(gaining_position) == {0, 1}, gaining_position
+
+
+def test_oracle_deltas_gain_only_for_the_best_intervention():
+    assert oracle_deltas(["Rewind the video.", "Wait."], "Wait.") == [
+        {"key": "Rewind the video.", "value": -1.0},
+        {"key": "Wait.", "value": 1.0},
+    ]
+    assert oracle_deltas(["Deblur the image."], "Deblur the image.") == [{"key": "Deblur the image.", "value": 1.0}]
+
+
+def test_impulse_noise_is_deterministic_in_its_seed():
+    """imagecorruptions draws impulse_noise from an unseeded scikit-image generator; ours must not."""
+    image = Image.new("RGB", (42, 42), (120, 90, 60))
+    first, again, other = (np.asarray(corrupt_image(image, "impulse_noise", 4, seed)) for seed in (3, 3, 4))
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)
+    assert 0.12 < np.mean(first != np.asarray(image)) < 0.22  # severity 4: 17% of the values set to 0 or 255
 
 
 def test_same_seed_same_bytes_whatever_the_worker_count(tmp_path):

@@ -259,12 +259,17 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
     capability_weights = capability_row_weights(rows, train_ambiguous, cfg.bootstrap_capability_weighting)
     if capability_weights is not None:  # cumulated once, not on every draw (same draws as weights=)
         capability_weights = list(itertools.accumulate(capability_weights))
+    ambiguous_weights = capability_row_weights(rows, train_ambiguous, cfg.bootstrap_ambiguous_weighting)
+    if ambiguous_weights is not None:
+        ambiguous_weights = list(itertools.accumulate(ambiguous_weights))
 
     def draw() -> tuple[int, bool]:
         # one uniform draw picks the kind: ambiguous MCQA | capability question | informative MCQA
         kind = rng.random()
         if kind < cfg.bootstrap_ambiguous_fraction:
-            return rng.choice(train_ambiguous), False
+            if ambiguous_weights is None:
+                return rng.choice(train_ambiguous), False
+            return rng.choices(train_ambiguous, cum_weights=ambiguous_weights)[0], False
         if kind < cfg.bootstrap_ambiguous_fraction + cfg.bootstrap_capability_fraction:
             if capability_weights is None:  # rng.choice, not choices(): "rows" keeps the earlier builds' draws
                 return rng.choice(train_ambiguous), True

@@ -22,7 +22,7 @@ FAMILIES = (
 )
 TINY_ARCHITECTURES = ("qwen2_5_vl", "idefics3")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
-CAPABILITY_WEIGHTINGS = ("options", "rows")  # model.tiny.bootstrap_capability_weighting
+CAPABILITY_WEIGHTINGS = ("options", "rows")  # model.tiny.bootstrap_{capability,ambiguous}_weighting
 
 
 @dataclass
@@ -58,6 +58,7 @@ class TinyModelConfig:
     bootstrap_capability_weighting: str = "rows"  # which ambiguous rows capability questions are drawn from:
     # "rows" = uniformly; "options" = in proportion to the number of interventions the row displays (IN-C shows
     # eight fixes: held-out IN-C capability 20% -> 57%, but the learning measure did not change, README)
+    bootstrap_ambiguous_weighting: str = "rows"  # the same choice for the ambiguous (benchmark-question) examples
     bootstrap_eval_size: int = 64  # held-out informative and ambiguous frames each, measured after bootstrap
     seed: int = 0  # seeds tokenizer corpus order, initialisation, example sampling
     cache_dir: str | None = None  # where built models live; None = <repo>/.cache/models
@@ -72,6 +73,11 @@ class TinyModelConfig:
         if self.bootstrap_capability_weighting not in CAPABILITY_WEIGHTINGS:
             raise ValueError(
                 f"model.tiny.bootstrap_capability_weighting={self.bootstrap_capability_weighting!r} is not one of "
+                f"{CAPABILITY_WEIGHTINGS}"
+            )
+        if self.bootstrap_ambiguous_weighting not in CAPABILITY_WEIGHTINGS:
+            raise ValueError(
+                f"model.tiny.bootstrap_ambiguous_weighting={self.bootstrap_ambiguous_weighting!r} is not one of "
                 f"{CAPABILITY_WEIGHTINGS}"
             )
         if self.bootstrap_ask_rate is not None and not 0.0 <= self.bootstrap_ask_rate <= 1.0:
@@ -132,6 +138,7 @@ def tiny_config_dict(cfg: TinyModelConfig) -> dict:
         values.pop("bootstrap_ask_rate")
     if values["bootstrap_capability_fraction"] == 0.0:
         values.pop("bootstrap_capability_fraction")
-    if values["bootstrap_capability_weighting"] == "rows":
-        values.pop("bootstrap_capability_weighting")
+    for key in ("bootstrap_capability_weighting", "bootstrap_ambiguous_weighting"):
+        if values[key] == "rows":
+            values.pop(key)
     return values

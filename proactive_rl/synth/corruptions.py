@@ -62,6 +62,9 @@ FAMILY_CORRUPTIONS: dict[str, tuple[str, ...]] = {
 FADE = (0.0, 0.0, 0.3, 0.6, 0.88, 0.96)
 # Package severity used at each level, when it is not the level itself.
 SEVERITY_BY_LEVEL = {"saturate": (0, 1, 1, 2, 2, 2)}
+# ImageNet-C's salt-and-pepper amounts per severity: the package hands them to scikit-image's random_noise
+# without a seed (a fresh unseeded generator since scikit-image 0.19), so impulse_noise is drawn here with ours
+IMPULSE_AMOUNTS = (0.03, 0.06, 0.09, 0.17, 0.27)
 
 
 def _install_pkg_resources_stand_in() -> None:
@@ -92,7 +95,8 @@ def corrupt_image(image: Image.Image, corruption: str, level: int, seed: int) ->
     """``image`` corrupted at ``level`` (0 = unchanged, 1..5 = increasingly severe), deterministic in ``seed``.
 
     imagecorruptions draws from numpy's global generator; it is seeded here and restored afterwards so
-    that callers' global random state is untouched.
+    that callers' global random state is untouched (impulse_noise, which the package draws from an unseeded
+    scikit-image generator, gets ``seed`` directly).
     """
     if level == 0:
         return image.copy()
@@ -104,7 +108,15 @@ def corrupt_image(image: Image.Image, corruption: str, level: int, seed: int) ->
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             severity = SEVERITY_BY_LEVEL.get(corruption, range(6))[level]
-            pixels = np.asarray(corrupt(pixels, corruption_name=corruption, severity=severity)).astype(np.uint8)
+            if corruption == "impulse_noise":
+                from skimage.util import random_noise
+
+                noisy = random_noise(
+                    pixels / 255.0, mode="s&p", amount=IMPULSE_AMOUNTS[severity - 1], rng=seed % 2**32
+                )
+                pixels = (np.clip(noisy, 0, 1) * 255).astype(np.uint8)
+            else:
+                pixels = np.asarray(corrupt(pixels, corruption_name=corruption, severity=severity)).astype(np.uint8)
     finally:
         np.random.set_state(state)
     return Image.fromarray(pixels[..., :3])

@@ -40,6 +40,15 @@ from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, MAKERS
 SPLIT_CODES = {"test": 0, "train": 1}
 ENTRY_KEY_ORDER = ("id", "image_template", "first_image", "num_images", "reference_image", "prompt", "options")
 NEUTRAL_CONFIDENCE = 0.25  # qwen_conf / llava_conf: a uniform guess over the four categories (not computed)
+# qwen_delta / llava_delta stand-in: the real split records a base model's confidence change per intervention;
+# here an intervention on a perfect player's shortest path to the informative frame gains, any other valid one
+# (ROD's other direction, VSOD's / CIT's other way through the video) loses
+ORACLE_CONFIDENCE_GAIN = 1.0
+
+
+def oracle_deltas(actions: list[str], best: str) -> list[dict]:
+    """Per-intervention confidence change of an ambiguous row: +gain for ``best``, -gain for the others."""
+    return [{"key": a, "value": ORACLE_CONFIDENCE_GAIN if a == best else -ORACLE_CONFIDENCE_GAIN} for a in actions]
 
 
 def episode_rng(seed: int, split: str, scenario: str, index: int) -> np.random.Generator:
@@ -178,13 +187,15 @@ def train_rows(entries: dict[str, list[dict]], root: Path, informative_ratio: fl
         informative_flags = np.zeros(len(scenario_entries), dtype=bool)
         informative_flags[rng.permutation(len(scenario_entries))[:informative_count]] = True
         for entry, informative in zip(scenario_entries, informative_flags, strict=True):
-            env, obs = play_to_turn(scenario, entry, root, _row_turn(entry, bool(informative)))
+            turn = _row_turn(entry, bool(informative))
+            env, obs = play_to_turn(scenario, entry, root, turn)
             state = INFORMATIVE if informative else AMBIGUOUS
             actions = [] if informative else env.valid_interventions()
             if not informative and not actions:
                 raise RuntimeError(
                     f"{scenario} train entry {entry['id']}: ambiguous frame without valid interventions"
                 )
+            delta = [] if informative else oracle_deltas(actions, entry["synth"]["oracle"][turn])
             text = format_mcqa(obs["prompt"], obs["options"])
             rows.append(
                 {
@@ -195,8 +206,8 @@ def train_rows(entries: dict[str, list[dict]], root: Path, informative_ratio: fl
                     "options": obs["options"],
                     "qwen_conf": NEUTRAL_CONFIDENCE,
                     "llava_conf": NEUTRAL_CONFIDENCE,
-                    "qwen_delta": [{"key": action, "value": 0.0} for action in actions],
-                    "llava_delta": [{"key": action, "value": 0.0} for action in actions],
+                    "qwen_delta": delta,
+                    "llava_delta": delta,
                     "scenario": scenario,
                     "state": state,
                 }
