@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+try:
+    from parity.cases import INSTALL_HINT, official_python
+except ModuleNotFoundError:  # tests/ made a package: the helpers live at tests.parity
+    from tests.parity.cases import INSTALL_HINT, official_python
+
 from proactive_rl.evaluation.oeg import (
     INTERVENTION_ANSWERS,
     judge_messages,
@@ -20,7 +25,18 @@ from proactive_rl.evaluation.oeg import (
     visible_reply,
 )
 
-OFFICIAL_OEG = Path("/tmp/pb312/lib/python3.12/site-packages/proactivebench/open_ended_gen.py")
+
+def _official_oeg_file() -> Path | None:
+    """open_ended_gen.py of the official package in the venv that can import it (setup.sh --dev builds one)."""
+    python = official_python()
+    if python is None:
+        return None
+    venv = Path(python).parent.parent  # <venv>/bin/python, not resolved: the venv, not the base interpreter
+    found = sorted(venv.glob("lib/python3*/site-packages/proactivebench/open_ended_gen.py"))
+    return found[0] if found else None
+
+
+OFFICIAL_OEG = _official_oeg_file()
 
 COCO_ANSWERS = "Move the camera, Move farther from the object, zebra."
 ROD_ANSWERS = "Move the blocks, Move the camera."
@@ -62,8 +78,8 @@ RECORDED = [
 
 
 def _official():
-    if not OFFICIAL_OEG.exists():
-        pytest.skip(f"official package not installed at {OFFICIAL_OEG}")
+    if OFFICIAL_OEG is None:
+        pytest.skip(f"OFFICIAL JUDGE ORACLE NOT RUN: no venv holds proactivebench/open_ended_gen.py; {INSTALL_HINT}")
     spec = importlib.util.spec_from_file_location("official_open_ended_gen", OFFICIAL_OEG)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -20,7 +20,9 @@ paper). The bootstrap stands in for that pre-training:
   answered with a valid intervention (or, with ``bootstrap_ask_rate`` = q, with one only with probability q
   and else with a uniformly guessed category). This is the modelling choice that gives the base a non-zero
   intervention rate, hence reward variance for GRPO, while leaving when to ask, which intervention and when
-  to stop asking to RL.
+  to stop asking to RL. ``bootstrap_ambiguous_weighting="options"`` draws them in proportion to the
+  interventions shown, like the capability questions: measured worse (most become IN-C examples, the base
+  stops asking elsewhere and still picks IN-C fixes at chance in the benchmark question; README).
 
 Measured on the default data (one build each): without capability questions the base sits on a knee of the
 ambiguous share: 0.03 / 0.05 give a base that asks on 8% / 11% of held-out ambiguous frames and GRPO then
