@@ -36,7 +36,7 @@ from envs.matching import (
     standardize_text,
 )
 
-STATES = ("ambiguous", "informative")
+STATES = ("ambiguous", "partial", "informative")  # partial: the object is partly visible (not informative)
 CACHED_ANSWER_CHARS = 2048  # longer answers are judged every time instead of filling the cache
 
 

@@ -453,3 +453,13 @@ def test_guessing_switch_pays_right_guesses_only_on_informative_frames():
     strict = RewardConfig(reward_guessing_on_ambiguous=False)
     assert correct_category(["cat", "cat"], reward_config=strict, **columns) == [0.0, 1.0]
     assert correct_category(["cat", "cat"], reward_config=RewardConfig(), **columns) == [1.0, 1.0]
+
+
+def test_partial_frame_pays_a_right_answer_and_a_valid_intervention():
+    """A partly visible object: answering right earns the full reward, asking the way to the clear frame
+    earns the intervention reward, exactly as on an ambiguous frame; an informative frame pays no asking."""
+    completions = ["dog", "Move left.", "cat", "I cannot tell."]
+    partial = totals(completions, state="partial")
+    assert partial == totals(completions, state="ambiguous")
+    assert partial[0] == 1.0 and 0.5 < partial[1] < 1.0 and partial[2] == 0.0 and partial[3] < 0
+    assert totals(completions, state="informative")[1] < 0  # over-asking

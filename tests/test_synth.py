@@ -25,7 +25,7 @@ from proactive_rl.synth import make_data
 from proactive_rl.synth.corruptions import corrupt_image
 from proactive_rl.synth.drawing import CATEGORIES
 from proactive_rl.synth.generator import oracle_deltas
-from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, make_inc
+from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, PARTIAL, make_inc
 
 try:
     from parity.cases import INSTALL_HINT, official_python
@@ -159,7 +159,7 @@ def test_train_rows_record_which_intervention_brings_the_answer_closer(root):
     rows = load_train_split(root / "train")
     gaining_position = Counter()
     for row in rows:
-        if row["state"] != AMBIGUOUS:
+        if row["state"] == INFORMATIVE:
             assert row["qwen_delta"] == [] and row["llava_delta"] == []
             continue
         assert row["llava_delta"] == row["qwen_delta"]
@@ -168,6 +168,28 @@ def test_train_rows_record_which_intervention_brings_the_answer_closer(root):
         if len(values) == 2:
             gaining_position[values.index(1.0)] += 1
     assert set(gaining_position) == {0, 1}, gaining_position
+
+
+def test_partial_rows_show_a_partly_visible_object_and_keep_the_other_rows(tmp_path):
+    """data.partial_ratio takes rows from the ambiguous share; informative rows and every other byte of the
+    episodes stay as they are, and a partial row pays both a right answer and the way to the clear frame."""
+    config = DataConfig(seed=4, test_per_scenario=1, train_rows=56, num_workers=1)
+    plain = load_train_split(make_data(config, tmp_path / "plain") / "train")
+    mixed = load_train_split(
+        make_data(DataConfig(**{**config.__dict__, "partial_ratio": 0.25}), tmp_path / "mixed") / "train"
+    )
+    assert plain["state"].count(PARTIAL) == 0
+    partial = [i for i, state in enumerate(mixed["state"]) if state == PARTIAL]
+    assert 0 < len(partial) <= 0.25 * len(mixed) + 7  # rounding per scenario
+    assert {mixed[i]["scenario"] for i in partial} <= {"ROD", "VSOD", "IN-C", "QD", "CIT", "COCO"}  # MVP-N has none
+    for before, after in zip(plain["state"], mixed["state"], strict=True):
+        assert (before == INFORMATIVE) == (after == INFORMATIVE)
+        assert after != PARTIAL or before == AMBIGUOUS
+    row = mixed[partial[0]]
+    assert row["proactive_actions"] and max(d["value"] for d in row["qwen_delta"]) == 1.0
+    with pytest.raises(ValueError, match="data.partial_ratio=0.6"):
+        make_data(DataConfig(**{**config.__dict__, "partial_ratio": 0.6}), tmp_path / "bad")
+    assert not (tmp_path / "bad").exists()
 
 
 def test_oracle_deltas_gain_only_for_the_best_intervention():

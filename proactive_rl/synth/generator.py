@@ -35,7 +35,7 @@ from envs.matching import is_abstain_option
 from proactive_rl.data import GENERATOR_VERSION, MANIFEST, DataConfig, generation_config
 from proactive_rl.prompting import format_mcqa, user_message
 from proactive_rl.synth.drawing import CATEGORIES
-from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, MAKERS
+from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, MAKERS, PARTIAL
 
 SPLIT_CODES = {"test": 0, "train": 1}
 ENTRY_KEY_ORDER = ("id", "image_template", "first_image", "num_images", "reference_image", "prompt", "options")
@@ -154,14 +154,33 @@ def _draw_split(cfg: DataConfig, split: str, folder: Path, pool: ProcessPoolExec
     return by_scenario
 
 
-def _row_turn(entry: dict, informative: bool) -> int:
-    """The oracle turn a train row shows: the informative one, or a seeded pick among the ambiguous ones."""
+def _row_turn(entry: dict, state: str) -> int:
+    """The oracle turn a train row shows: the informative one, or a seeded pick among those in ``state``."""
     states = entry["synth"]["states"]
-    if informative:
+    if state == INFORMATIVE:
         return states.index(INFORMATIVE)
-    ambiguous = [turn for turn, state in enumerate(states) if state == AMBIGUOUS]
+    turns = [turn for turn, frame_state in enumerate(states) if frame_state == state]
     rng = np.random.default_rng([entry["id"], len(states), 7])
-    return int(rng.choice(ambiguous))
+    return int(rng.choice(turns))
+
+
+def _row_states(scenario: str, entries: list[dict], informative_ratio: float, partial_ratio: float, seed: int):
+    """Which frame each train episode's row shows: informative, partial (object partly visible) or ambiguous.
+
+    ``informative_ratio`` of the episodes show their informative frame; ``partial_ratio`` of them (drawn from
+    the rest, among episodes that have a partial frame: MVP-N has none) a partial one; the others an ambiguous one.
+    """
+    code = envs.SCENARIOS.index(scenario)
+    rng = np.random.default_rng([seed, SPLIT_CODES["train"], code, 2**31 + 2])
+    states = [AMBIGUOUS] * len(entries)
+    for index in rng.permutation(len(entries))[: round(len(entries) * informative_ratio)]:
+        states[index] = INFORMATIVE
+    if partial_ratio > 0:  # its own stream: partial_ratio=0 leaves the earlier splits byte-identical
+        candidates = [i for i, e in enumerate(entries) if states[i] == AMBIGUOUS and PARTIAL in e["synth"]["states"]]
+        picks = np.random.default_rng([seed, SPLIT_CODES["train"], code, 2**31 + 3]).permutation(candidates)
+        for index in picks[: round(len(entries) * partial_ratio)]:
+            states[int(index)] = PARTIAL
+    return states
 
 
 def play_to_turn(scenario: str, entry: dict, root: Path, turn: int):
@@ -178,23 +197,20 @@ def play_to_turn(scenario: str, entry: dict, root: Path, turn: int):
     return env, obs
 
 
-def train_rows(entries: dict[str, list[dict]], root: Path, informative_ratio: float, seed: int) -> list[dict]:
-    """One HF-schema row per train episode; the first ``informative_ratio`` share (seeded order) is informative."""
+def train_rows(
+    entries: dict[str, list[dict]], root: Path, informative_ratio: float, seed: int, partial_ratio: float = 0.0
+) -> list[dict]:
+    """One HF-schema row per train episode, showing its informative, a partial or an ambiguous frame."""
     rows = []
     for scenario, scenario_entries in entries.items():
-        rng = np.random.default_rng([seed, SPLIT_CODES["train"], envs.SCENARIOS.index(scenario), 2**31 + 2])
-        informative_count = round(len(scenario_entries) * informative_ratio)
-        informative_flags = np.zeros(len(scenario_entries), dtype=bool)
-        informative_flags[rng.permutation(len(scenario_entries))[:informative_count]] = True
-        for entry, informative in zip(scenario_entries, informative_flags, strict=True):
-            turn = _row_turn(entry, bool(informative))
+        row_states = _row_states(scenario, scenario_entries, informative_ratio, partial_ratio, seed)
+        for entry, state in zip(scenario_entries, row_states, strict=True):
+            informative = state == INFORMATIVE
+            turn = _row_turn(entry, state)
             env, obs = play_to_turn(scenario, entry, root, turn)
-            state = INFORMATIVE if informative else AMBIGUOUS
             actions = [] if informative else env.valid_interventions()
             if not informative and not actions:
-                raise RuntimeError(
-                    f"{scenario} train entry {entry['id']}: ambiguous frame without valid interventions"
-                )
+                raise RuntimeError(f"{scenario} train entry {entry['id']}: {state} frame without valid interventions")
             delta = [] if informative else oracle_deltas(actions, entry["synth"]["oracle"][turn])
             text = format_mcqa(obs["prompt"], obs["options"])
             rows.append(
@@ -268,7 +284,7 @@ def make_data(cfg: DataConfig, out_dir: str | Path, overwrite: bool = False) -> 
         with ProcessPoolExecutor(workers) if workers > 1 else _NoPool() as pool:
             test = _draw_split(cfg, "test", staging / "test", pool)
             episodes = _draw_split(cfg, "train", staging / "train_episodes", pool)
-        rows = train_rows(episodes, staging / "train_episodes", cfg.informative_ratio, cfg.seed)
+        rows = train_rows(episodes, staging / "train_episodes", cfg.informative_ratio, cfg.seed, cfg.partial_ratio)
         _save_train_split(rows, staging / "train")
         manifest = {
             "format": "ProactiveBench-Synth",
@@ -302,6 +318,10 @@ def _check(cfg: DataConfig) -> None:
         problems.append(f"data.image_size={cfg.image_size} (expected 64..512 pixels)")
     if not 0.0 <= cfg.informative_ratio <= 1.0:
         problems.append(f"data.informative_ratio={cfg.informative_ratio} (expected a fraction in [0, 1])")
+    if not 0.0 <= cfg.partial_ratio <= 1.0 - cfg.informative_ratio:
+        problems.append(
+            f"data.partial_ratio={cfg.partial_ratio} (expected a fraction in [0, 1 - data.informative_ratio])"
+        )
     if cfg.test_per_scenario < 1:
         problems.append(f"data.test_per_scenario={cfg.test_per_scenario} (expected >= 1)")
     if cfg.train_rows < 0:
