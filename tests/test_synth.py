@@ -171,8 +171,8 @@ def test_train_rows_record_which_intervention_brings_the_answer_closer(root):
 
 
 def test_partial_rows_show_a_partly_visible_object_and_keep_the_other_rows(tmp_path):
-    """data.partial_ratio takes rows from the ambiguous share; informative rows and every other byte of the
-    episodes stay as they are, and a partial row pays both a right answer and the way to the clear frame."""
+    """data.partial_ratio takes rows from the ambiguous share (never MVP-N's, which has no partial frame);
+    informative rows stay where they were, and a partial row lists the way to the clear frame as gaining."""
     config = DataConfig(seed=4, test_per_scenario=1, train_rows=56, num_workers=1)
     plain = load_train_split(make_data(config, tmp_path / "plain") / "train")
     mixed = load_train_split(

@@ -258,12 +258,12 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
             cache[index, capability] = (encode_prompt(processor, row), row)
         return cache[index, capability]
 
-    capability_weights = capability_row_weights(rows, train_ambiguous, cfg.bootstrap_capability_weighting)
-    if capability_weights is not None:  # cumulated once, not on every draw (same draws as weights=)
-        capability_weights = list(itertools.accumulate(capability_weights))
-    ambiguous_weights = capability_row_weights(rows, train_ambiguous, cfg.bootstrap_ambiguous_weighting)
-    if ambiguous_weights is not None:
-        ambiguous_weights = list(itertools.accumulate(ambiguous_weights))
+    def cumulated_weights(weighting: str) -> list[float] | None:  # once, not on every draw (same draws as weights=)
+        weights = capability_row_weights(rows, train_ambiguous, weighting)
+        return None if weights is None else list(itertools.accumulate(weights))
+
+    capability_weights = cumulated_weights(cfg.bootstrap_capability_weighting)
+    ambiguous_weights = cumulated_weights(cfg.bootstrap_ambiguous_weighting)
 
     def draw() -> tuple[int, bool]:
         # one uniform draw picks the kind: ambiguous MCQA | capability question | informative MCQA

@@ -70,16 +70,9 @@ class TinyModelConfig:
                 "model.tiny.bootstrap_ambiguous_fraction and model.tiny.bootstrap_capability_fraction must be >= 0 "
                 f"and sum to at most 1, got {fractions[0]} and {fractions[1]}"
             )
-        if self.bootstrap_capability_weighting not in CAPABILITY_WEIGHTINGS:
-            raise ValueError(
-                f"model.tiny.bootstrap_capability_weighting={self.bootstrap_capability_weighting!r} is not one of "
-                f"{CAPABILITY_WEIGHTINGS}"
-            )
-        if self.bootstrap_ambiguous_weighting not in CAPABILITY_WEIGHTINGS:
-            raise ValueError(
-                f"model.tiny.bootstrap_ambiguous_weighting={self.bootstrap_ambiguous_weighting!r} is not one of "
-                f"{CAPABILITY_WEIGHTINGS}"
-            )
+        for name in ("bootstrap_capability_weighting", "bootstrap_ambiguous_weighting"):
+            if getattr(self, name) not in CAPABILITY_WEIGHTINGS:
+                raise ValueError(f"model.tiny.{name}={getattr(self, name)!r} is not one of {CAPABILITY_WEIGHTINGS}")
         if self.bootstrap_ask_rate is not None and not 0.0 <= self.bootstrap_ask_rate <= 1.0:
             raise ValueError(
                 f"model.tiny.bootstrap_ask_rate must be null or within [0, 1], got {self.bootstrap_ask_rate}"
