@@ -29,7 +29,9 @@ from proactive_rl.models.bootstrap import (
     capability_row_weights,
     category_options,
     collate_supervised,
+    cumulated_row_weights,
     encode_prompt,
+    scenario_row_weights,
 )
 from proactive_rl.models.config import tiny_config_dict
 from proactive_rl.prompting import format_mcqa, user_message
@@ -364,6 +366,34 @@ def test_capability_weighting_follows_the_number_of_interventions_shown():
     assert "bootstrap_ambiguous_weighting" not in tiny_config_dict(TinyModelConfig())
     assert tiny_config_dict(TinyModelConfig(bootstrap_ambiguous_weighting="options")) != tiny_config_dict(
         TinyModelConfig()
+    )
+
+
+def test_scenario_weights_set_each_scenarios_share_of_recognition_examples():
+    import random
+
+    from datasets import Dataset
+
+    table = Dataset.from_list([{"scenario": name} for name in ["QD"] * 2 + ["ROD"] * 6 + ["MVP-N"] * 4])
+    indices = list(range(12))
+    assert scenario_row_weights(table, indices, {}) is None  # uniform over rows, the earlier builds' draws
+    cumulated = cumulated_row_weights(scenario_row_weights(table, indices, {"QD": 3.0}))
+    rng = random.Random(0)
+    draws = [table[i]["scenario"] for i in rng.choices(indices, cum_weights=cumulated, k=20000)]
+    shares = {name: draws.count(name) / len(draws) for name in ("QD", "ROD", "MVP-N")}
+    # whatever their row counts (2, 6, 4): QD 3/5 of the draws, the unlisted ones 1/5 each
+    assert shares == pytest.approx({"QD": 0.6, "ROD": 0.2, "MVP-N": 0.2}, abs=0.015)
+    with pytest.raises(ValueError, match="every scenario of the train split"):
+        scenario_row_weights(table, indices, {"QD": 0.0, "ROD": 0.0, "MVP-N": 0.0})
+    # names canonicalised (QuickDraw == QD: one cache key); unknown names and bad weights fail naming the key
+    assert TinyModelConfig(bootstrap_scenario_weights={"QuickDraw": 3}).bootstrap_scenario_weights == {"QD": 3.0}
+    with pytest.raises(ValueError, match="model.tiny.bootstrap_scenario_weights: unknown ProactiveBench scenario"):
+        TinyModelConfig(bootstrap_scenario_weights={"Quick": 3})
+    with pytest.raises(ValueError, match=r"bootstrap_scenario_weights.QD=-1: expected a finite number >= 0"):
+        TinyModelConfig(bootstrap_scenario_weights={"QD": -1})
+    assert "bootstrap_scenario_weights" not in tiny_config_dict(TinyModelConfig())
+    assert tiny_config_dict(TinyModelConfig(bootstrap_scenario_weights={"QD": 3})) == tiny_config_dict(
+        TinyModelConfig(bootstrap_scenario_weights={"QuickDraw": 3.0})
     )
 
 

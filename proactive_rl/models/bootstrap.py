@@ -137,6 +137,36 @@ def capability_row_weights(rows, indices: Sequence[int], weighting: str) -> list
     return [float(len(intervention_options(list(column[index])))) for index in indices]
 
 
+def scenario_row_weights(rows, indices: Sequence[int], weights: dict[str, float]) -> list[float] | None:
+    """Sampling weights of the rows ``indices`` by their scenario (unlisted = 1; None: uniform).
+
+    Each scenario's rows share its weight, so a scenario's share of the draws is its weight over the sum of the
+    present scenarios' weights whatever its row count.
+    """
+    if not weights or not indices:
+        return None
+    if "scenario" not in rows.column_names:
+        raise ValueError("model.tiny.bootstrap_scenario_weights: the train split has no 'scenario' column")
+    column = rows["scenario"]
+    counts: dict[str, int] = {}
+    for index in indices:
+        counts[column[index]] = counts.get(column[index], 0) + 1
+    if not any(weights.get(name, 1.0) > 0 for name in counts):
+        raise ValueError(
+            f"model.tiny.bootstrap_scenario_weights={weights}: every scenario of the train split "
+            f"({sorted(counts)}) has weight 0"
+        )
+    return [weights.get(column[index], 1.0) / counts[column[index]] for index in indices]
+
+
+def cumulated_row_weights(*weights: list[float] | None) -> list[float] | None:
+    """The product of per-row weight lists (None = uniform), cumulated for ``random.choices(cum_weights=)``."""
+    present = [row_weights for row_weights in weights if row_weights is not None]
+    if not present:
+        return None
+    return list(itertools.accumulate(math.prod(factors) for factors in zip(*present, strict=True)))
+
+
 def capability_row(row: dict) -> dict:
     """An ambiguous train row asked "which action would help?" with its interventions as the options."""
     text = format_mcqa(CAPABILITY_QUESTION, intervention_options(list(row["options"])))
@@ -258,12 +288,17 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
             cache[index, capability] = (encode_prompt(processor, row), row)
         return cache[index, capability]
 
-    def cumulated_weights(weighting: str) -> list[float] | None:  # once, not on every draw (same draws as weights=)
-        weights = capability_row_weights(rows, train_ambiguous, weighting)
-        return None if weights is None else list(itertools.accumulate(weights))
-
-    capability_weights = cumulated_weights(cfg.bootstrap_capability_weighting)
-    ambiguous_weights = cumulated_weights(cfg.bootstrap_ambiguous_weighting)
+    # cumulated once, not on every draw (the same draws as weights=); scenario weights apply to every kind
+    by_scenario = scenario_row_weights(rows, train_ambiguous, cfg.bootstrap_scenario_weights)
+    capability_weights = cumulated_row_weights(
+        capability_row_weights(rows, train_ambiguous, cfg.bootstrap_capability_weighting), by_scenario
+    )
+    ambiguous_weights = cumulated_row_weights(
+        capability_row_weights(rows, train_ambiguous, cfg.bootstrap_ambiguous_weighting), by_scenario
+    )
+    informative_weights = cumulated_row_weights(
+        scenario_row_weights(rows, train_informative, cfg.bootstrap_scenario_weights)
+    )
 
     def draw() -> tuple[int, bool]:
         # one uniform draw picks the kind: ambiguous MCQA | capability question | informative MCQA
@@ -276,7 +311,9 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
             if capability_weights is None:  # rng.choice, not choices(): "rows" keeps the earlier builds' draws
                 return rng.choice(train_ambiguous), True
             return rng.choices(train_ambiguous, cum_weights=capability_weights)[0], True
-        return rng.choice(train_informative), False
+        if informative_weights is None:
+            return rng.choice(train_informative), False
+        return rng.choices(train_informative, cum_weights=informative_weights)[0], False
 
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.bootstrap_lr, betas=(0.9, 0.98), weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: _lr_factor(step, cfg))

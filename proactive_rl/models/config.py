@@ -9,6 +9,7 @@ their hash names the cache folder.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
 
 FAMILIES = (
@@ -59,6 +60,10 @@ class TinyModelConfig:
     # "rows" = uniformly; "options" = in proportion to the number of interventions the row displays (IN-C shows
     # eight fixes: held-out IN-C capability 20% -> 57%, but the learning measure did not change, README)
     bootstrap_ambiguous_weighting: str = "rows"  # the same choice for the ambiguous (benchmark-question) examples
+    bootstrap_scenario_weights: dict[str, float] = field(default_factory=dict)  # bootstrap examples of every kind
+    # (recognition, asking, capability) drawn per scenario in proportion to these weights (unlisted = 1, whatever
+    # the scenario's row count; empty = uniformly over rows). QD's sketches carry no colour, so only shape tells
+    # its categories apart: it needs several times the examples of the coloured scenarios (README)
     bootstrap_eval_size: int = 64  # held-out informative and ambiguous frames each, measured after bootstrap
     seed: int = 0  # seeds tokenizer corpus order, initialisation, example sampling
     cache_dir: str | None = None  # where built models live; None = <repo>/.cache/models
@@ -73,6 +78,20 @@ class TinyModelConfig:
         for name in ("bootstrap_capability_weighting", "bootstrap_ambiguous_weighting"):
             if getattr(self, name) not in CAPABILITY_WEIGHTINGS:
                 raise ValueError(f"model.tiny.{name}={getattr(self, name)!r} is not one of {CAPABILITY_WEIGHTINGS}")
+        from envs import canonical_scenario
+
+        weights = {}
+        for name, weight in dict(self.bootstrap_scenario_weights).items():
+            try:
+                scenario = canonical_scenario(name)
+            except ValueError as error:
+                raise ValueError(f"model.tiny.bootstrap_scenario_weights: {error}") from None
+            if isinstance(weight, bool) or not isinstance(weight, int | float) or not math.isfinite(weight) or weight < 0:
+                raise ValueError(
+                    f"model.tiny.bootstrap_scenario_weights.{name}={weight!r}: expected a finite number >= 0"
+                )
+            weights[scenario] = float(weight)
+        self.bootstrap_scenario_weights = weights  # short scenario names, so that QD and QuickDraw hash alike
         if self.bootstrap_ask_rate is not None and not 0.0 <= self.bootstrap_ask_rate <= 1.0:
             raise ValueError(
                 f"model.tiny.bootstrap_ask_rate must be null or within [0, 1], got {self.bootstrap_ask_rate}"
@@ -134,4 +153,8 @@ def tiny_config_dict(cfg: TinyModelConfig) -> dict:
     for key in ("bootstrap_capability_weighting", "bootstrap_ambiguous_weighting"):
         if values[key] == "rows":
             values.pop(key)
+    if not values["bootstrap_scenario_weights"]:
+        values.pop("bootstrap_scenario_weights")
+    else:
+        values["bootstrap_scenario_weights"] = dict(sorted(values["bootstrap_scenario_weights"].items()))
     return values
