@@ -41,7 +41,7 @@ class DataConfig:
     root: str | None = None  # synthetic output folder; null = <repo>/.cache/data/synth-<hash of the generation fields>
     seed: int = 0  # generator seed: same seed, byte-identical data; test and train use separate streams
     test_per_scenario: int = 50  # synthetic test episodes per scenario (VSOD is capped at its 42 filter ids)
-    train_rows: int = 2000  # synthetic train rows, spread evenly over the seven scenarios
+    train_rows: int = 8000  # synthetic train rows, spread evenly over the seven scenarios (QD needs the shapes)
     # fraction of train rows showing an informative frame (answer: the category); the rest show an ambiguous
     # frame (answer: an intervention). 0.5 keeps "always intervene" and "always answer" equally wrong.
     informative_ratio: float = 0.5
