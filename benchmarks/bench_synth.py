@@ -1,6 +1,6 @@
 """Time ProactiveBench-Synth generation: wall clock, CPU seconds (this process + workers) and disk use.
 
-    python benchmarks/bench_synth.py                      # the default size: 50 test episodes/scenario, 2000 rows
+    python benchmarks/bench_synth.py                      # the default size: 50 test episodes/scenario, 8000 rows
     python benchmarks/bench_synth.py --train-rows 200 --workers 1
 
 The machine is shared: report the load average next to the figures (printed too).
@@ -28,7 +28,7 @@ def cpu_seconds() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--test-per-scenario", type=int, default=50)
-    parser.add_argument("--train-rows", type=int, default=2000)
+    parser.add_argument("--train-rows", type=int, default=DataConfig.train_rows)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--image-size", type=int, default=84)
     args = parser.parse_args()

@@ -303,7 +303,9 @@ def test_bootstrap_teaches_recognition_and_some_interventions(tmp_path):
         bootstrap_lr=3e-3,
         bootstrap_warmup_steps=5,
         bootstrap_ambiguous_fraction=0.4,
+        bootstrap_ask_rate=None,  # every ambiguous example asks (the default, 0.3, asks on a minority by design)
         bootstrap_capability_fraction=0.2,
+        bootstrap_capability_weighting="rows",
         bootstrap_eval_size=16,
     )
     report = read_build_info(ensure_tiny_model(cfg, rows))["bootstrap"]

@@ -13,7 +13,7 @@ paper). The bootstrap stands in for that pre-training:
   answered with a valid one. They teach what each intervention does, a capability a pre-trained MLLM has,
   and never pit asking against answering. ``bootstrap_capability_weighting="options"`` (default) draws them
   in proportion to the interventions a row shows (one-action scenarios need few, IN-C's eight fixes most;
-  the base answers 95-98% of held-out capability questions right); ``"rows"`` draws them uniformly;
+  the base answers 97-98% of held-out capability questions right); ``"rows"`` draws them uniformly;
 - ``bootstrap_ambiguous_fraction`` (default 0.1) are ambiguous frames in the benchmark's own question,
   answered with a valid intervention with probability ``bootstrap_ask_rate`` (default 0.3; None = always)
   and else with a uniformly guessed category. This is the modelling choice that gives the base a non-zero
