@@ -18,15 +18,15 @@ paper). The bootstrap stands in for that pre-training:
   answered with a valid intervention with probability ``bootstrap_ask_rate`` (default 0.3; None = always)
   and else with a uniformly guessed category. This is the modelling choice that gives the base a non-zero
   intervention rate, hence reward variance for GRPO, while leaving when to ask, which intervention and when
-  to stop asking to RL: the base asks on 22-31% of held-out ambiguous frames, so greedy decoding mostly
+  to stop asking to RL: the base asks on 16-41% of held-out ambiguous frames, so greedy decoding mostly
   guesses (a non-proactive base, as the paper's are) while sampled rollouts ask often enough for GRPO to see
   what asking earns. ``bootstrap_ambiguous_weighting="options"`` draws them in proportion to the
   interventions shown, like the capability questions: measured worse (README);
 - ``bootstrap_scenario_weights`` sets each scenario's share of all three kinds (unlisted = 1).
 
-Measured (generator v5, 8000 train rows, 1200 steps, bootstrap seeds 0-3): mean MCQA accuracy over the five
-training scenarios rose by +35.7, +38.1, +31.5 and +34.6 points under GRPO from bases at 33.5, 41.5, 40.7 and
-38.3. The previous default (0.03 always-asking examples + 0.2 capability questions drawn uniformly, 600 steps,
+Measured (generator v5, 8000 train rows, 1200 steps, bootstrap seeds 0-5): mean MCQA accuracy over the five
+training scenarios rose by +35.7, +38.1, +31.5, +34.6, +28.3 and +48.0 points under GRPO from bases at 33.5,
+41.5, 40.7, 38.3, 45.8 and 21.1 (the more the base asks greedily, the less is left to gain). The previous default (0.03 always-asking examples + 0.2 capability questions drawn uniformly, 600 steps,
 2000 rows) gave a base that asked on 50-70% of ambiguous frames of some scenarios and none of IN-C and QD
 (greedy), so its gain hung on where each build landed (+14.8 to +28.3 over five seeds); the same strong
 capability mix with always-asking examples gave a proactive base and small gains (+8.9 to +28.8). History of

@@ -52,7 +52,7 @@ class TinyModelConfig:
     # any, the base never asks and GRPO groups have zero reward variance (see proactive_rl/models/bootstrap.py)
     bootstrap_ask_rate: float | None = 0.3  # ambiguous examples answered with a valid intervention with this
     # probability, else with a uniform guess among the categories: a calibrated asking prior (below 0.5, so greedy
-    # decoding still guesses and sampled rollouts still ask; the base asked on 22-31% of held-out ambiguous frames).
+    # decoding still guesses and sampled rollouts still ask; the base asked on 16-41% of held-out ambiguous frames).
     # None: every ambiguous example is answered with an intervention
     bootstrap_capability_fraction: float = 0.4  # share of bootstrap examples that ask, on an ambiguous frame,
     # "which action would help?" among the interventions only: what each intervention does (a capability),
