@@ -26,8 +26,8 @@ paper). The bootstrap stands in for that pre-training:
 
 Measured (generator v5, 8000 train rows, 1200 steps, bootstrap seeds 0-5): mean MCQA accuracy over the five
 training scenarios rose by +35.7, +38.1, +31.5, +34.6, +28.3 and +48.0 points under GRPO from bases at 33.5,
-41.5, 40.7, 38.3, 45.8 and 21.1 (the more the base asks greedily, the less is left to gain). The previous default (0.03 always-asking examples + 0.2 capability questions drawn uniformly, 600 steps,
-2000 rows) gave a base that asked on 50-70% of ambiguous frames of some scenarios and none of IN-C and QD
+41.5, 40.7, 38.3, 45.8 and 21.1 (the more the base asks greedily, the less is left to gain). The previous
+default (0.03 always-asking examples + 0.2 capability questions drawn uniformly, 600 steps, 2000 rows) gave a base that asked on 50-70% of ambiguous frames of some scenarios and none of IN-C and QD
 (greedy), so its gain hung on where each build landed (+14.8 to +28.3 over five seeds); the same strong
 capability mix with always-asking examples gave a proactive base and small gains (+8.9 to +28.8). History of
 the levers tried: README, "What moves the learning measure".
