@@ -5,6 +5,7 @@ proactive-rl eval [overrides]           evaluate a model or adapter on Proactive
 proactive-rl make-data [overrides]      write the synthetic benchmark + train split (data group of conf/train.yaml)
 proactive-rl contact-sheet [root] [png] picture of the synthetic scenarios (first / middle / reference frames)
 proactive-rl merge-adapter ADAPTER OUT  merge a LoRA adapter into its base model for export
+proactive-rl report DIR... [--out OUT]  one table over finished train runs: mean ± std over seeds, trained vs held out
 """
 
 from __future__ import annotations
@@ -46,6 +47,10 @@ def main(argv: list[str] | None = None) -> None:
         from proactive_rl.models import merge_adapter
 
         print(merge_adapter(rest[0], rest[1]))
+    elif command == "report":
+        from proactive_rl.study import main as report_main
+
+        report_main(rest)
     else:
         sys.exit(f"unknown command {command!r}\n{USAGE}")
 
