@@ -5,6 +5,7 @@ proactive-rl eval [overrides]           evaluate a model or adapter on Proactive
 proactive-rl make-data [overrides]      write the synthetic benchmark + train split (data group of conf/train.yaml)
 proactive-rl contact-sheet [root] [png] picture of the synthetic scenarios (first / middle / reference frames)
 proactive-rl merge-adapter ADAPTER OUT  merge a LoRA adapter into its base model for export
+proactive-rl browse RUN_DIR            (re)build eval/episodes.html: every episode, turn by turn, with frames
 proactive-rl report DIR... [--out OUT]  one table over finished train runs: mean ± std over seeds, trained vs held out
 """
 
@@ -47,6 +48,10 @@ def main(argv: list[str] | None = None) -> None:
         from proactive_rl.models import merge_adapter
 
         print(merge_adapter(rest[0], rest[1]))
+    elif command == "browse":
+        from proactive_rl.evaluation.browser import main as browse_main
+
+        browse_main(rest)
     elif command == "report":
         from proactive_rl.study import main as report_main
 

@@ -509,7 +509,10 @@ def main(argv: list[str] | None = None) -> Study:
     )
     args = parser.parse_args(argv)
     output = Path(args.out) if args.out else Path(args.dirs[0]) / "report"
-    study = report(args.dirs, output, tuple(args.seed_keys or DEFAULT_SEED_KEYS), args.ignore)
+    try:
+        study = report(args.dirs, output, tuple(args.seed_keys or DEFAULT_SEED_KEYS), args.ignore)
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
     print(study.markdown)
     print("\n".join(f"{kind}: {path}" for kind, path in study.files.items()))
     return study
