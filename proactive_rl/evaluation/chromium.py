@@ -48,8 +48,13 @@ class Chromium:
         self._profile = tempfile.mkdtemp(prefix="chromium-profile-")
         to_browser_read, to_browser_write = os.pipe()
         from_browser_read, from_browser_write = os.pipe()
-        args = [
-            self.binary,
+        # Chromium reads commands on fd 3 and writes replies on fd 4. Move the child's ends above 10 first, so
+        # the redirections to 3 and 4 in the launching shell cannot overwrite one with the other.
+        child_read = fcntl.fcntl(to_browser_read, fcntl.F_DUPFD, 10)
+        child_write = fcntl.fcntl(from_browser_write, fcntl.F_DUPFD, 10)
+        for descriptor in (to_browser_read, from_browser_write):
+            os.close(descriptor)
+        flags = [
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
@@ -64,23 +69,16 @@ class Chromium:
             "--remote-debugging-pipe",
             "about:blank",
         ]
-
-        def wire_pipes() -> None:  # in the child: Chromium reads commands on fd 3 and writes replies on fd 4
-            high_read = fcntl.fcntl(to_browser_read, fcntl.F_DUPFD, 10)  # out of the way of 3 and 4 first
-            high_write = fcntl.fcntl(from_browser_write, fcntl.F_DUPFD, 10)
-            os.dup2(high_read, 3)
-            os.dup2(high_write, 4)
-
+        script = f'exec "$0" "$@" 3<&{child_read} 4>&{child_write} {child_read}<&- {child_write}>&-'
         self._process = subprocess.Popen(
-            args,
+            ["bash", "-c", script, self.binary, *flags],  # bash: dash redirects only fds 0-9
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=wire_pipes,
-            pass_fds=(3, 4),  # kept open through the exec (the child made them in wire_pipes)
+            pass_fds=(child_read, child_write),
         )
-        os.close(to_browser_read)
-        os.close(from_browser_write)
+        os.close(child_read)
+        os.close(child_write)
         self._write, self._read = to_browser_write, from_browser_read
         target = self._call("Target.createTarget", {"url": "about:blank"})["targetId"]
         self._session = self._call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
@@ -172,11 +170,11 @@ class Chromium:
 
     # ---- page ----------------------------------------------------------------------------------------------
 
-    def open(self, path: str | Path) -> float:
-        """Load a file and wait for its load event; return the seconds it took."""
+    def open(self, path: str | Path, query: str = "") -> float:
+        """Load a file (with ``?query`` when given) and wait for its load event; return the seconds it took."""
         start = time.perf_counter()
         self._events.clear()
-        self.call("Page.navigate", {"url": Path(path).resolve().as_uri()})
+        self.call("Page.navigate", {"url": Path(path).resolve().as_uri() + (f"?{query}" if query else "")})
         self._wait_event("Page.loadEventFired")
         return time.perf_counter() - start
 
