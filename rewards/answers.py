@@ -124,7 +124,9 @@ def _question(
     categories_scored: bool,
 ) -> Question | None:
     try:
-        actions, category_options = split_options(options, ground_truth, proactive_actions=proactive, categories=categories)
+        actions, category_options = split_options(
+            options, ground_truth, proactive_actions=proactive, categories=categories
+        )
     except OptionSplitError:
         return None
     truth = find_option(ground_truth, category_options)

@@ -12,8 +12,8 @@ import pytest
 
 import rewards
 from envs.matching import classify_turn
-from rewards import RewardConfig, build, total_reward
 from envs.options import OptionSplitError
+from rewards import RewardConfig, build, total_reward
 from rewards.answers import QuestionMatcher, make_question, split_options
 from rewards.examples import EXAMPLE_ROW, example_columns
 from rewards.registry import REWARDS, register
