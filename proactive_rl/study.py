@@ -481,13 +481,10 @@ def report(
     return study
 
 
-USAGE = "proactive-rl report DIR... [--out OUT_DIR] [--seed-key KEY]... [--ignore KEY]..."
-
-
-def main(argv: list[str] | None = None) -> Study:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="proactive-rl report",
-        usage=USAGE,
+        usage="proactive-rl report DIR... [--out OUT_DIR] [--seed-key KEY]... [--ignore KEY]...",
         description="Aggregate finished train runs (run folders or folders of them, e.g. a multirun) into one "
         "table: per scenario base and fine-tuned acc/ps, mean ± std over seeds, trained vs held out.",
     )
@@ -507,6 +504,11 @@ def main(argv: list[str] | None = None) -> Study:
         metavar="KEY",
         help="config key (or prefix) that does not split groups (repeatable)",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> Study:
+    parser = build_parser()
     args = parser.parse_args(argv)
     output = Path(args.out) if args.out else Path(args.dirs[0]) / "report"
     try:

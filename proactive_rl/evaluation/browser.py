@@ -18,6 +18,7 @@ categories repeat across turns and episodes), rendered into cards a page at a ti
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import html
 import io
@@ -379,9 +380,7 @@ def browse(run_dir: str | Path, output_dir: str | Path | None = None, test_root:
     return write_episode_browser(folders, output_dir or default_output, test_root=test_root)
 
 
-def main(argv: list[str] | None = None) -> Path:
-    import argparse
-
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="proactive-rl browse",
         description="(Re)build episodes.html from the per-episode records of a finished or interrupted evaluation.",
@@ -389,6 +388,11 @@ def main(argv: list[str] | None = None) -> Path:
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a train run folder, or an eval output folder")
     parser.add_argument("--out", help="folder of episodes.html (default: the folder holding the model folders)")
     parser.add_argument("--test-root", help="the test folder, when it moved since the evaluation (run.json's)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> Path:
+    parser = build_parser()
     args = parser.parse_args(argv)
     try:
         page = browse(args.run_dir, args.out, args.test_root)
