@@ -22,12 +22,9 @@ import copy
 import json
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from proactive_rl.data import DataConfig, prepare_data
 from proactive_rl.evaluation import EvalSettings, OraclePolicy, evaluate_models

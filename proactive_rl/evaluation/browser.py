@@ -10,9 +10,9 @@ itself: each replayed verdict must equal the recorded one, and a disagreement is
 The page is static and self-contained (inline CSS, script and data; no server, no network). Frames are small
 JPEG thumbnails in ``episodes_files/`` beside the page, named by a hash of their bytes so an episode's
 first frame, shared by the base and the fine-tuned run, is stored once. Embedding them instead would put
-every thumbnail of every episode into the page (about 3 KB each, some 40,000 at the benchmark's 7,557
-episodes: over 100 MB to parse before anything shows); as files they load only for the cards on screen
-(``loading="lazy"``, 50 cards per page). The episode data is one JSON blob with a string table (options and
+every thumbnail of every episode into the page (some 33,000 at the benchmark's 7,557 episodes: tens of MB of
+base64 to parse before anything shows, see benchmarks/bench_browser.py); as files they load only for the
+cards on screen (``loading="lazy"``, 50 cards per page). The episode data is one JSON blob with a string table (options and
 categories repeat across turns and episodes), rendered into cards a page at a time by the script.
 """
 
