@@ -130,3 +130,23 @@ def test_report_splits_ablations_and_follows_multirun_jobs(study_dir, tmp_path, 
 def test_report_rejects_a_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match="no_such_dir"):
         report([tmp_path / "no_such_dir"], tmp_path / "out")
+
+
+def test_report_reads_the_config_a_train_run_writes(tmp_path):
+    """The composed train config (nested groups, lists, empty mappings) flattens and groups as written."""
+    from omegaconf import OmegaConf
+
+    from proactive_rl.config import compose_train_config
+
+    rng = random.Random(3)
+    for seed in (0, 1):
+        overrides = ["experiment=leave_one_out", "held_out=COCO", f"seed={seed}", f"run_dir={tmp_path}/s{seed}"]
+        overrides.append(f"data.eval_scenarios=[{','.join(SCENARIOS)}]")  # the scenarios the fixture scored
+        config = compose_train_config(overrides)
+        _write_run(tmp_path / f"s{seed}", "COCO", seed, _scores(rng))
+        (tmp_path / f"s{seed}" / "config.yaml").write_text(OmegaConf.to_yaml(config, resolve=True))
+    study = report([tmp_path], tmp_path / "out")
+    assert [len(group.runs) for group in study.groups] == [2]
+    group = study.groups[0]
+    assert group.runs[0].train_scenarios == ["ROD", "VSOD", "MVP-N", "IN-C", "QD", "CIT"]
+    assert [group.runs[0].role(s) for s in SCENARIOS] == ["trained", "trained", "trained", "held out"]
