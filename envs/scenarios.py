@@ -116,6 +116,8 @@ class ScenarioSpec:
     fix_relative_path: Callable[[str, EpisodeState], str] | None = None
     initial_steps: Callable[[dict], tuple[float, float]] = lambda entry: (0, 0)
     zoom_hint: str | None = None  # COCO: zoom entries get their own hint
+    # OEG: how many leading entries of the open-ended valid-answer list are interventions (official PREDICTION_THR)
+    oeg_intervention_answers: int = 2
 
     def hint_text(self, entry: dict) -> str:
         if self.zoom_hint is not None and "zoom" in entry["direction"]:
@@ -201,6 +203,7 @@ def vsod_transition(entry: dict, state: EpisodeState, action: str) -> int | None
 
 
 VSOD = ScenarioSpec(
+    oeg_intervention_answers=3,
     short="VSOD",
     official="OcclusionDataSet-MM20",
     pre_prompt=VIDEO_PRE_PROMPT,
@@ -259,6 +262,7 @@ def inc_transition(entry: dict, state: EpisodeState, action: str) -> int:
 
 
 INC = ScenarioSpec(
+    oeg_intervention_answers=1,
     short="IN-C",
     official="ImageNet-C",
     hint="Hint: enhancing the image quality could help with classification.",
@@ -278,6 +282,7 @@ INC = ScenarioSpec(
 # ---- QD --------------------------------------------------------------------------------------------
 
 QD = ScenarioSpec(
+    oeg_intervention_answers=1,
     short="QD",
     official="QuickDraw",
     hint="Hint: Adding more details to the quickdraw could help with classification.",

@@ -94,7 +94,7 @@ def test_resume_continues_from_last_checkpoint(shared_dirs, tmp_path):
 
 
 def test_resume_without_checkpoint_names_the_folder(shared_dirs, tmp_path):
-    with pytest.raises(FileNotFoundError, match="checkpoint"):
+    with pytest.raises(ValueError, match="resume=True: no checkpoints folder in run_dir=.*empty"):
         train(compose_train_config(small_overrides(shared_dirs, tmp_path / "empty", "resume=true")))
 
 

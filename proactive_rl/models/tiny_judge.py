@@ -23,7 +23,7 @@ def save_tiny_judge(folder: str | Path, seed: int = 0) -> Path:
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    from proactive_rl.evaluation.oeg import judge_template
+    from proactive_rl.evaluation.judge import judge_template
     from proactive_rl.models.tiny_build import (
         QWEN_CHAT_TEMPLATE,
         QWEN_SPECIAL_TOKENS,
