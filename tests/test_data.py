@@ -11,19 +11,16 @@ import pytest
 from _synth_helpers import SMALL, small_synth_root
 
 import envs
+from envs import infer_scenario
 from proactive_rl.data import (
     HUB_TRAIN_ID,
-    MANIFEST,
     DataConfig,
-    config_hash,
-    generation_config,
-    infer_scenario,
     load_train_split,
     prepare_data,
     rebalance_scenarios,
     scenario_shares,
-    synthetic_root,
 )
+from proactive_rl.synth.cache import MANIFEST, config_hash, generation_config, synthetic_root
 
 
 def test_default_root_is_named_by_the_generation_fields_only():

@@ -22,17 +22,20 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import envs
 from envs.matching import is_abstain_option
-from proactive_rl.data import GENERATOR_VERSION, MANIFEST, DataConfig, generation_config
+from proactive_rl.staging import staged_folder
+from proactive_rl.synth.cache import GENERATOR_VERSION, MANIFEST, generation_config
+
+if TYPE_CHECKING:
+    from proactive_rl.data import DataConfig
 from proactive_rl.prompting import format_mcqa, user_message
 from proactive_rl.synth.drawing import CATEGORIES
 from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, MAKERS, PARTIAL
@@ -275,11 +278,7 @@ def make_data(cfg: DataConfig, out_dir: str | Path, overwrite: bool = False) -> 
         if not overwrite:
             raise FileExistsError(f"{out} already exists; pass overwrite=True (--overwrite) or choose another folder")
     started = time.perf_counter()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    try:
+    with staged_folder(out, MANIFEST, replace=overwrite) as staging:
         workers = max(1, int(cfg.num_workers))
         with ProcessPoolExecutor(workers) if workers > 1 else _NoPool() as pool:
             test = _draw_split(cfg, "test", staging / "test", pool)
@@ -297,18 +296,6 @@ def make_data(cfg: DataConfig, out_dir: str | Path, overwrite: bool = False) -> 
         }
         manifest["generation_seconds"] = round(time.perf_counter() - started, 1)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists() and overwrite:
-            shutil.rmtree(out)
-        try:
-            staging.rename(out)
-        except OSError:
-            if not (out / MANIFEST).is_file():
-                raise
-            # another process generated the same folder meanwhile; same config, same bytes: keep theirs
-            shutil.rmtree(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
 
 
