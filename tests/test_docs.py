@@ -106,4 +106,7 @@ def test_the_check_fails_on_a_broken_command(capsys):
     with pytest.raises(Exception):  # noqa: B017 - any composition error will do
         check(["proactive-rl", "train", "experiment=leave_one_out_coco"], capsys)
     with pytest.raises(AssertionError):
-        check(["accelerate", "launch", "--config_file", "launch/accelerate/nope.yaml", "-m", "proactive_rl.train"], capsys)
+        check(
+            ["accelerate", "launch", "--config_file", "launch/accelerate/nope.yaml", "-m", "proactive_rl.train"],
+            capsys,
+        )
