@@ -35,9 +35,6 @@ class DataConfig:
     # fraction of train rows showing an informative frame (answer: the category); the rest show an ambiguous
     # frame (answer: an intervention). 0.5 keeps "always intervene" and "always answer" equally wrong.
     informative_ratio: float = 0.5
-    # fraction of train rows showing a partial frame (object partly visible: answer if you can tell, else ask;
-    # both pay), taken from the ambiguous share; episodes without a partial frame (MVP-N) stay ambiguous
-    partial_ratio: float = 0.0
     image_size: int = 84  # side of synthetic frames in pixels, 64..512 (COCO scenes: 2x wide, 1.5x high); 84 = 3x28
     num_workers: int = 2  # processes drawing synthetic episodes (does not change the output)
     test_root: str | None = None  # real data: folder holding the official *_preprocessed.jsonl files and images
