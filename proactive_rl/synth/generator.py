@@ -208,9 +208,7 @@ def play_to_turn(scenario: str, entry: dict, root: Path, turn: int):
     return env, obs
 
 
-def train_rows(
-    entries: dict[str, list[dict]], root: Path, informative_ratio: float, seed: int
-) -> list[dict]:
+def train_rows(entries: dict[str, list[dict]], root: Path, informative_ratio: float, seed: int) -> list[dict]:
     """One HF-schema row per train episode, showing its informative or an ambiguous frame.
 
     ``categories_scored`` is false where the environment scores every category wrong (ROD's first turn), so the
