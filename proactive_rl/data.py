@@ -56,7 +56,7 @@ class DataPaths:
 def prepare_data(cfg: DataConfig) -> DataPaths:
     """Paths of the test folder and train source; generates ProactiveBench-Synth first when it is missing."""
     if cfg.name == "synthetic":
-        from proactive_rl.synth.cache import prepare_synthetic
+        from proactive_rl.synth import prepare_synthetic
 
         root = prepare_synthetic(cfg)
         return DataPaths(test_root=root / "test", train_source=str(root / "train"))
