@@ -218,7 +218,8 @@ def _describe(config_items: Iterable[tuple[str, Any]]) -> str:
     def show(value: Any) -> str:
         return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
-    return " ".join(f"{key}={show(value)}" for key, value in sorted(config_items)) or "all runs"
+    text = " ".join(f"{key}={show(value)}" for key, value in sorted(config_items)) or "all runs"
+    return text.replace("|", "/")  # names go into markdown table cells
 
 
 def group_runs(
