@@ -124,7 +124,9 @@ def _check_data(problems: _Problems, cfg: DictConfig, train: bool) -> None:
             wanted = {f"{envs.OFFICIAL_NAMES[s]}_preprocessed.jsonl" for s in _scenarios(_Problems(), "", evaluated)}
             missing = sorted(name for name in wanted if not (Path(test_root).expanduser() / name).is_file())
             if missing:
-                problems.add("data.test_root", test_root, f"lacks {', '.join(missing)} (needed by data.eval_scenarios)")
+                problems.add(
+                    "data.test_root", test_root, f"lacks {', '.join(missing)} (needed by data.eval_scenarios)"
+                )
         if train:
             source = cfg.data.train_source
             if not source:
