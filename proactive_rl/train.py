@@ -13,6 +13,7 @@ Launch (the README lists more):
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -61,6 +62,11 @@ def train(cfg: DictConfig) -> TrainResult:
     run_dir = Path(cfg.run_dir).resolve()
     check_batch_geometry(cfg.trainer, state.num_processes)
     reward_funcs, reward_weights = build_rewards(cfg.reward)  # unknown reward names fail here, before data/model
+    episode = _episode_settings(cfg)  # so do bad episode settings (None: row rollouts)
+    if episode is not None:
+        from proactive_rl.episodes import EpisodeComponent
+
+        reward_funcs, reward_weights = [EpisodeComponent(name) for name in episode.components], episode.weights
     as_model_config(cfg.model)  # so do out-of-range model settings
     shares = scenario_shares(cfg.data)  # and data.scenario_weights that name no training scenario
     checkpoint = _checkpoint_to_resume(run_dir, cfg.resume)
@@ -74,10 +80,20 @@ def train(cfg: DictConfig) -> TrainResult:
         model_path = prepare_model(
             cfg.model, train_source=paths.train_source, scenarios=list(cfg.data.train_scenarios)
         )
-    train_rows = load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios))
-    train_set = to_grpo_dataset(rebalance_scenarios(train_rows, shares, cfg.seed))
+    if episode is None:
+        train_rows = load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios))
+        train_set = to_grpo_dataset(rebalance_scenarios(train_rows, shares, cfg.seed))
+    else:
+        from proactive_rl.data import train_episodes_root
+        from proactive_rl.episodes import load_episode_starts
+
+        starts = load_episode_starts(train_episodes_root(cfg.data, paths), list(cfg.data.train_scenarios))
+        train_set = rebalance_scenarios(starts, shares, cfg.seed)
     log.info(
-        "train split: %d rows from %s (scenarios %s)", len(train_set), paths.train_source, cfg.data.train_scenarios
+        "train split: %d rows (%s rollouts, scenarios %s)",
+        len(train_set),
+        cfg.trainer.rollout,
+        cfg.data.train_scenarios,
     )
 
     model, processor = load_model_and_processor(cfg.model, path=model_path)
@@ -86,7 +102,13 @@ def train(cfg: DictConfig) -> TrainResult:
         evaluations["base"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="base")
 
     report_to = setup_tracking(cfg.logger, run_dir)
-    trainer = grpo_trainer_class()(
+    if episode is None:
+        trainer_class = grpo_trainer_class()
+    else:
+        from proactive_rl.episodes import episode_trainer_class
+
+        trainer_class = functools.partial(episode_trainer_class(), episode=episode)
+    trainer = trainer_class(
         model=model,
         processing_class=processor,
         reward_funcs=reward_funcs,
@@ -132,6 +154,14 @@ def train(cfg: DictConfig) -> TrainResult:
         trainer,
         accuracy,
     )
+
+
+def _episode_settings(cfg: DictConfig):
+    from proactive_rl.episodes import ROLLOUT_MODES, episode_settings
+
+    if cfg.trainer.rollout not in ROLLOUT_MODES:
+        raise ValueError(f"trainer.rollout={cfg.trainer.rollout!r}: expected one of {list(ROLLOUT_MODES)}")
+    return episode_settings(cfg) if cfg.trainer.rollout == "episode" else None
 
 
 def _evaluate(cfg: DictConfig, model, processor, test_root: Path, run_dir: Path, tag: str):

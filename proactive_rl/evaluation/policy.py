@@ -145,11 +145,24 @@ class HFPolicy:
         self.model.eval()  # a model handed over by the trainer may still be in training mode (dropout, no cache)
         try:
             with torch.inference_mode():
-                output = self.model.generate(**inputs, generation_config=config)
+                output = self.model.generate(**inputs, generation_config=config, **self.generate_kwargs())
         finally:
             self.model.train(was_training)
+        sequences = self.on_generated(inputs, output)
         prompt_length = inputs["input_ids"].shape[1]
-        return tokenizer.batch_decode(output[:, prompt_length:], skip_special_tokens=True)
+        return tokenizer.batch_decode(sequences[:, prompt_length:], skip_special_tokens=True)
+
+    def generate_kwargs(self) -> dict[str, Any]:
+        """Extra keyword arguments for ``model.generate`` (a subclass may ask for scores, say)."""
+        return {}
+
+    def on_generated(self, inputs: Any, output: Any) -> Any:
+        """Sees each batch's processor inputs and ``generate`` output; returns the sequences (prompt + answer).
+
+        A subclass that records what was sampled (the token ids and their log-probabilities, for training)
+        overrides this; the default only unwraps a ``generate`` output object.
+        """
+        return getattr(output, "sequences", output)
 
 
 class OraclePolicy:
