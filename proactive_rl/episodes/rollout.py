@@ -61,7 +61,7 @@ class RecordingPolicy(HFPolicy):
         self.generated_tokens = 0
         self._sampled: list[tuple[list[int], list[float]]] = []
 
-    def generate_kwargs(self) -> dict[str, Any]:
+    def generation_overrides(self) -> dict[str, Any]:
         # Raw logits, so the recorded log-probabilities are those the training forward pass computes (TRL
         # scores completions under log_softmax(logits / temperature), without top-k/top-p filtering).
         return {"return_dict_in_generate": True, "output_logits": True}

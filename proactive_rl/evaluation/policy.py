@@ -136,6 +136,8 @@ class HFPolicy:
             config.temperature, config.top_p = self.temperature, self.top_p
         else:
             config.temperature = config.top_p = config.top_k = None
+        for key, value in self.generation_overrides().items():
+            setattr(config, key, value)
         tokenizer = self.tokenizer
         if config.pad_token_id is None:
             config.pad_token_id = (
@@ -145,15 +147,15 @@ class HFPolicy:
         self.model.eval()  # a model handed over by the trainer may still be in training mode (dropout, no cache)
         try:
             with torch.inference_mode():
-                output = self.model.generate(**inputs, generation_config=config, **self.generate_kwargs())
+                output = self.model.generate(**inputs, generation_config=config)
         finally:
             self.model.train(was_training)
         sequences = self.on_generated(inputs, output)
         prompt_length = inputs["input_ids"].shape[1]
         return tokenizer.batch_decode(sequences[:, prompt_length:], skip_special_tokens=True)
 
-    def generate_kwargs(self) -> dict[str, Any]:
-        """Extra keyword arguments for ``model.generate`` (a subclass may ask for scores, say)."""
+    def generation_overrides(self) -> dict[str, Any]:
+        """Generation-config fields to set on top of the policy's (a subclass may ask for logits, say)."""
         return {}
 
     def on_generated(self, inputs: Any, output: Any) -> Any:
