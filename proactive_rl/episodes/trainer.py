@@ -51,6 +51,7 @@ class EpisodeSettings:
     credit: str = "gigpo"
     step_advantage_weight: float = 1.0
     step_discount: float = 0.95
+    turn_budget: int | None = None  # stop training once this many answer turns were generated
 
 
 def episode_settings(cfg: Any) -> EpisodeSettings:
@@ -62,6 +63,10 @@ def episode_settings(cfg: Any) -> EpisodeSettings:
         raise ValueError(f"trainer.credit={trainer.credit!r}: expected one of {list(CREDIT_MODES)}")
     if trainer.episode_max_turns is not None and trainer.episode_max_turns < 1:
         raise ValueError(f"trainer.episode_max_turns={trainer.episode_max_turns}: expected null or an integer >= 1")
+    if trainer.episode_turn_budget is not None and trainer.episode_turn_budget < 1:
+        raise ValueError(
+            f"trainer.episode_turn_budget={trainer.episode_turn_budget}: expected null or an integer >= 1"
+        )
     if not 0.0 <= trainer.step_discount <= 1.0:
         raise ValueError(f"trainer.step_discount={trainer.step_discount}: expected a number in [0, 1]")
     if trainer.use_vllm:
@@ -77,6 +82,7 @@ def episode_settings(cfg: Any) -> EpisodeSettings:
         credit=trainer.credit,
         step_advantage_weight=float(trainer.step_advantage_weight),
         step_discount=float(trainer.step_discount),
+        turn_budget=trainer.episode_turn_budget,
     )
 
 
@@ -97,6 +103,7 @@ def episode_trainer_class():
     """``ProactiveGRPOTrainer`` whose generation batch is a batch of sampled episodes (module docstring)."""
     import torch
     from accelerate.utils import gather_object
+    from transformers import TrainerCallback
     from trl.models import unwrap_model_for_generation
     from trl.trainer.utils import pad
 
@@ -107,6 +114,9 @@ def episode_trainer_class():
         def __init__(self, *args: Any, episode: EpisodeSettings, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.episode = episode
+            self.turns_generated = 0  # answer turns generated over all processes (this run, not restored on resume)
+            if episode.turn_budget is not None:
+                self.add_callback(_TurnBudget(self, episode.turn_budget))
 
         def sampling_policy(self, model: Any) -> RecordingPolicy:
             return RecordingPolicy(
@@ -257,6 +267,7 @@ def episode_trainer_class():
             metrics = self._metrics["train"]
             metrics["completions/mean_length"].append(sum(lengths) / len(lengths))
             metrics["episodes/turn_rows"].append(len(lengths))
+            self.turns_generated += len(lengths)
             self.state.num_input_tokens_seen += sum(gather_object([prompt_tokens])) + sum(lengths)
             metrics["num_tokens"] = [self.state.num_input_tokens_seen]
             self._logs["prompt"].extend(
@@ -272,6 +283,17 @@ def episode_trainer_class():
                 self._logs["extra"][column].extend(gather_object(list(values)))
             if self.log_multimodal:
                 self._logs["images"].extend(gather_object([list(turn.conversation.images) for turn in turns]))
+
+    class _TurnBudget(TrainerCallback):
+        """Ends training after the optimizer step during which the turn budget was reached."""
+
+        def __init__(self, trainer: Any, budget: int) -> None:
+            self.trainer, self.budget = trainer, budget
+
+        def on_step_end(self, args, state, control, **kwargs):
+            if self.trainer.turns_generated >= self.budget:
+                control.should_training_stop = True
+            return control
 
     return EpisodeGRPOTrainer
 
