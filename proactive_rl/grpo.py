@@ -23,6 +23,7 @@ EPISODE_FIELDS = (
     "credit",
     "step_advantage_weight",
     "step_discount",
+    "episode_turn_budget",
 )
 
 

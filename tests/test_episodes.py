@@ -349,3 +349,16 @@ def test_episode_training_on_two_cpu_processes(shared_dirs, tmp_path):  # noqa: 
     assert state["global_step"] == 2
     assert "GRPO on 2 process(es)" in done.stdout
     assert all("episodes/turns" in entry for entry in state["log_history"] if "loss" in entry)
+
+
+def test_episode_settings_stay_out_of_grpo_config(tmp_path):
+    from proactive_rl.grpo import build_grpo_config
+
+    overrides = ["trainer.rollout=episode", "trainer.episode_turn_budget=64", "trainer.episode_max_turns=3"]
+    cfg = compose_train_config([f"run_dir={tmp_path}", *overrides])
+    args = build_grpo_config(cfg, tmp_path, [], [1.0])
+    assert not hasattr(args, "episode_turn_budget") and args.num_generations == cfg.trainer.num_generations
+    with pytest.raises(ValueError, match="trainer.episode_max_turns=0"):
+        train(compose_train_config([f"run_dir={tmp_path}", "trainer.rollout=episode", "trainer.episode_max_turns=0"]))
+    with pytest.raises(ValueError, match="trainer.rollout='episodes'"):
+        train(compose_train_config([f"run_dir={tmp_path}", "trainer.rollout=episodes"]))
