@@ -29,6 +29,7 @@ Not supported in episode mode (refused at start): vLLM generation and a KL term 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ from typing import Any
 from proactive_rl.episodes.credit import CREDIT_MODES, ScoredEpisode, turn_advantages
 from proactive_rl.episodes.rollout import EpisodeRollout, RecordingPolicy, play_rollouts, starts_from_rows
 
+log = logging.getLogger(__name__)
 TRL_TESTED = ">=1.16,<1.17"
 ROLLOUT_MODES = ("row", "episode")
 
@@ -74,6 +76,7 @@ def episode_settings(cfg: Any) -> EpisodeSettings:
     if trainer.beta != 0.0:
         raise ValueError(f"trainer.rollout=episode supports trainer.beta=0 only (got {trainer.beta})")
     components, weights = episode_reward_setup(cfg.reward)
+    _check_trl_version()
     return EpisodeSettings(
         components=tuple(components),
         weights=tuple(weights),
@@ -84,6 +87,21 @@ def episode_settings(cfg: Any) -> EpisodeSettings:
         step_discount=float(trainer.step_discount),
         turn_budget=trainer.episode_turn_budget,
     )
+
+
+def _check_trl_version() -> None:
+    from importlib.metadata import version
+
+    from packaging.specifiers import SpecifierSet
+
+    installed = version("trl")
+    if installed not in SpecifierSet(TRL_TESTED):
+        log.warning(
+            "trainer.rollout=episode was tested with trl%s, not %s: check proactive_rl/episodes/trainer.py's "
+            "override of GRPOTrainer._generate_and_score_completions against this version",
+            TRL_TESTED,
+            installed,
+        )
 
 
 class EpisodeComponent:
