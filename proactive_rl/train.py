@@ -6,7 +6,7 @@ run's outputs.
 
 Launch (the README lists more):
     proactive-rl train                                   # tiny default: synthetic data, CPU, minutes
-    proactive-rl train experiment=leave_one_out_coco     # hold a scenario out of training
+    proactive-rl train experiment=leave_one_out held_out=COCO   # hold a scenario out of training
     accelerate launch --config_file launch/accelerate/multi_gpu.yaml -m proactive_rl.train \
         model=qwen2_5_vl_3b data=proactivebench trainer=gpu logger.mode=online
 """
@@ -45,33 +45,33 @@ def train(cfg: DictConfig) -> TrainResult:
     from accelerate import PartialState
     from transformers import set_seed
 
-    from proactive_rl.data import load_train_split, prepare_data, rebalance_scenarios, scenario_shares
-    from proactive_rl.grpo import (
-        build_grpo_config,
-        build_lora_config,
-        check_batch_geometry,
-        grpo_trainer_class,
-        to_grpo_dataset,
+    from proactive_rl.data import (
+        load_train_split,
+        prepare_data,
+        rebalance_scenarios,
+        scenario_shares,
+        train_episodes_root,
     )
-    from proactive_rl.models import as_model_config, load_model_and_processor, prepare_model
-    from proactive_rl.tracking import finish_tracking, log_eval_summary, setup_tracking
+    from proactive_rl.episodes import EpisodeComponent, episode_settings, episode_trainer_class, load_episode_starts
+    from proactive_rl.grpo import build_grpo_config, build_lora_config, grpo_trainer_class, to_grpo_dataset
+    from proactive_rl.models import load_model_and_processor, prepare_model
+    from proactive_rl.tracking import finish_tracking, log_eval_summary, log_to_file, setup_tracking
+    from proactive_rl.validation import check_train_config
     from rewards import build as build_rewards
 
     use_cpu = cfg.trainer.use_cpu if cfg.trainer.use_cpu is not None else not torch.cuda.is_available()
     state = PartialState(cpu=use_cpu)  # on CPU, processes started by torchrun join over gloo
+    check_train_config(cfg, state.num_processes)  # every setting, before anything is read, built or written
     run_dir = Path(cfg.run_dir).resolve()
-    check_batch_geometry(cfg.trainer, state.num_processes)
-    reward_funcs, reward_weights = build_rewards(cfg.reward)  # unknown reward names fail here, before data/model
-    episode = _episode_settings(cfg)  # so do bad episode settings (None: row rollouts)
+    reward_funcs, reward_weights = build_rewards(cfg.reward)
+    episode = episode_settings(cfg) if cfg.trainer.rollout == "episode" else None  # checked above
     if episode is not None:
-        from proactive_rl.episodes import EpisodeComponent
-
         reward_funcs, reward_weights = [EpisodeComponent(name) for name in episode.components], episode.weights
-    as_model_config(cfg.model)  # so do out-of-range model settings
-    shares = scenario_shares(cfg.data)  # and data.scenario_weights that name no training scenario
+    shares = scenario_shares(cfg.data)
     checkpoint = _checkpoint_to_resume(run_dir, cfg.resume)
     if state.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
+        log_to_file(run_dir / "train.log")
         _write_config(cfg, run_dir / "config.yaml")
     set_seed(cfg.seed)
 
@@ -84,9 +84,6 @@ def train(cfg: DictConfig) -> TrainResult:
         train_rows = load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios))
         train_set = to_grpo_dataset(rebalance_scenarios(train_rows, shares, cfg.seed))
     else:
-        from proactive_rl.data import train_episodes_root
-        from proactive_rl.episodes import load_episode_starts
-
         starts = load_episode_starts(train_episodes_root(cfg.data, paths), list(cfg.data.train_scenarios))
         train_set = rebalance_scenarios(starts, shares, cfg.seed)
     log.info(
@@ -105,8 +102,6 @@ def train(cfg: DictConfig) -> TrainResult:
     if episode is None:
         trainer_class = grpo_trainer_class()
     else:
-        from proactive_rl.episodes import episode_trainer_class
-
         trainer_class = functools.partial(episode_trainer_class(), episode=episode)
     trainer = trainer_class(
         model=model,
@@ -114,7 +109,7 @@ def train(cfg: DictConfig) -> TrainResult:
         reward_funcs=reward_funcs,
         args=build_grpo_config(cfg, run_dir / "checkpoints", report_to, reward_weights),
         train_dataset=train_set,
-        peft_config=build_lora_config(cfg.peft) if cfg.peft.enabled else None,
+        peft_config=build_lora_config(cfg.peft, cfg.model.freeze_vision) if cfg.peft.enabled else None,
     )
     if state.is_main_process:
         print(f"GRPO on {state.num_processes} process(es), {len(train_set)} rows, run folder {run_dir}", flush=True)
@@ -154,14 +149,6 @@ def train(cfg: DictConfig) -> TrainResult:
         trainer,
         accuracy,
     )
-
-
-def _episode_settings(cfg: DictConfig):
-    from proactive_rl.episodes import ROLLOUT_MODES, episode_settings
-
-    if cfg.trainer.rollout not in ROLLOUT_MODES:
-        raise ValueError(f"trainer.rollout={cfg.trainer.rollout!r}: expected one of {list(ROLLOUT_MODES)}")
-    return episode_settings(cfg) if cfg.trainer.rollout == "episode" else None
 
 
 def _evaluate(cfg: DictConfig, model, processor, test_root: Path, run_dir: Path, tag: str):
@@ -235,7 +222,9 @@ register_configs()
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    train(cfg)
+    from proactive_rl.validation import exit_on_config_error
+
+    exit_on_config_error(lambda: train(cfg))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from proactive_rl.episodes.trainer import (
     TRL_TESTED,
     EpisodeComponent,
     EpisodeSettings,
+    check_episode_config,
     episode_settings,
     episode_trainer_class,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "RecordingPolicy",
     "ScoredEpisode",
     "Turn",
+    "check_episode_config",
     "discounted_returns",
     "episode_settings",
     "episode_trainer_class",

@@ -56,6 +56,14 @@ class EpisodeSettings:
     turn_budget: int | None = None  # stop training once this many answer turns were generated
 
 
+def check_episode_config(cfg: Any) -> None:
+    """Raise ValueError naming the first invalid rollout or episode setting (startup validation)."""
+    if cfg.trainer.rollout not in ROLLOUT_MODES:
+        raise ValueError(f"trainer.rollout={cfg.trainer.rollout!r}: expected one of {list(ROLLOUT_MODES)}")
+    if cfg.trainer.rollout == "episode":
+        episode_settings(cfg)
+
+
 def episode_settings(cfg: Any) -> EpisodeSettings:
     """Checked episode settings from the composed config (fails before any data or model is loaded)."""
     from rewards import episode_reward_setup
