@@ -322,6 +322,8 @@ def test_episode_training_resumes(shared_dirs, tmp_path):  # noqa: F811
         compose_train_config(_episode_overrides(shared_dirs, run_dir, "resume=true", "trainer.max_steps=3"))
     )
     assert resumed.global_step == 3
+    counted = json.loads((run_dir / "checkpoints" / "checkpoint-2" / "episode_state.json").read_text())
+    assert 0 < counted["turns_generated"] < resumed.trainer.turns_generated  # the turn count carries on
     straight = train(
         compose_train_config(_episode_overrides(shared_dirs, tmp_path / "straight", "trainer.max_steps=3"))
     )

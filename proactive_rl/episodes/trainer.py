@@ -29,9 +29,11 @@ Not supported in episode mode (refused at start): vLLM generation and a KL term 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from proactive_rl.episodes.credit import CREDIT_MODES, ScoredEpisode, turn_advantages
@@ -39,6 +41,7 @@ from proactive_rl.episodes.rollout import EpisodeRollout, RecordingPolicy, play_
 
 log = logging.getLogger(__name__)
 TRL_TESTED = ">=1.16,<1.17"
+EPISODE_STATE = "episode_state.json"  # in each checkpoint folder: the turn counter of trainer.episode_turn_budget
 ROLLOUT_MODES = ("row", "episode")
 
 
@@ -140,9 +143,21 @@ def episode_trainer_class():
         def __init__(self, *args: Any, episode: EpisodeSettings, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.episode = episode
-            self.turns_generated = 0  # answer turns generated over all processes (this run, not restored on resume)
+            self.turns_generated = 0  # answer turns generated over all processes (kept in checkpoints)
             if episode.turn_budget is not None:
                 self.add_callback(_TurnBudget(self, episode.turn_budget))
+
+        def _save_checkpoint(self, model: Any, trial: Any) -> None:
+            super()._save_checkpoint(model, trial)
+            if self.args.should_save:
+                folder = Path(self._get_output_dir(trial=trial)) / f"checkpoint-{self.state.global_step}"
+                (folder / EPISODE_STATE).write_text(json.dumps({"turns_generated": self.turns_generated}))
+
+        def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+            super()._load_optimizer_and_scheduler(checkpoint)
+            path = Path(checkpoint) / EPISODE_STATE if checkpoint else None
+            if path is not None and path.is_file():
+                self.turns_generated = json.loads(path.read_text())["turns_generated"]
 
         def sampling_policy(self, model: Any) -> RecordingPolicy:
             return RecordingPolicy(
