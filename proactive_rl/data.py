@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import envs
+from proactive_rl.hub import looks_local
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +60,7 @@ class DataPaths:
 def prepare_data(cfg: DataConfig) -> DataPaths:
     """Paths of the test folder and train source; generates ProactiveBench-Synth first when it is missing."""
     if cfg.name == "synthetic":
-        from proactive_rl.synth.cache import prepare_synthetic
+        from proactive_rl.synth import prepare_synthetic
 
         root = prepare_synthetic(cfg)
         return DataPaths(test_root=root / "test", train_source=str(root / "train"))
@@ -81,17 +82,11 @@ def prepare_data(cfg: DataConfig) -> DataPaths:
                 f"data.test_root {test_root} lacks {', '.join(missing)} (needed by data.eval_scenarios)"
             )
         source = cfg.train_source or HUB_TRAIN_ID
-        if _looks_like_path(source) and not Path(source).expanduser().exists():
+        if looks_local(source) and not Path(source).expanduser().exists():
             raise FileNotFoundError(f"data.train_source {source} does not exist")
         return DataPaths(test_root=test_root, train_source=source)
 
     raise ValueError(f"data.name {cfg.name!r} is not one of: synthetic, proactivebench")
-
-
-def _looks_like_path(source: str) -> bool:
-    parts = source.split("/")
-    is_hub_id = len(parts) == 2 and all(parts) and not source.startswith((".", "~"))
-    return not is_hub_id or Path(source).expanduser().exists()
 
 
 def _canonical_list(scenarios: Sequence[str]) -> list[str]:
@@ -196,7 +191,7 @@ def _read_train_source(datasets, source: str):
         if not files:
             raise FileNotFoundError(f"{path} holds neither a save_to_disk dataset nor parquet files")
         return datasets.load_dataset("parquet", data_files=files, split="train")
-    if _looks_like_path(source):
+    if looks_local(source):
         raise FileNotFoundError(
             f"train source {source} does not exist (expected a folder, a .parquet file or a hub id)"
         )

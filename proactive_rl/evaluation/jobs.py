@@ -3,6 +3,7 @@ settings a results folder depends on, and the folder name of a setting."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -52,11 +53,16 @@ def scenario_jobs(scenario: str, test_root: Path, settings: EvalSettings) -> lis
     if len(set(ids)) != len(ids):
         raise ValueError(f"{scenario}: duplicate episode ids in the test file under {test_root}")
     if settings.mode == "oeg":
-        from proactive_rl.evaluation.oeg import oeg_jobs
-
         return oeg_jobs(scenario, entries, settings.oeg_samples, settings.oeg_seed)
     limit = settings.max_episodes_per_scenario
     return [EpisodeJob(scenario, entry) for entry in (entries[:limit] if limit else entries)]
+
+
+def oeg_jobs(scenario: str, entries: list[dict], samples: int, seed: int) -> list[EpisodeJob]:
+    """The official OEG subset: the entries shuffled by ``random.seed(seed)``, the first ``samples`` kept."""
+    shuffled = list(entries)
+    random.Random(seed).shuffle(shuffled)
+    return [EpisodeJob(scenario, entry) for entry in shuffled[:samples]]
 
 
 def all_jobs(scenarios: Sequence[str], test_root: Path, settings: EvalSettings) -> list[EpisodeJob]:

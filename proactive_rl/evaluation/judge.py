@@ -121,6 +121,11 @@ class Judge:
         return self.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
 
 
+def tiny_judge_corpus() -> list[str]:
+    """What the tiny judge's tokenizer is trained on: the judge prompt and the verdict format."""
+    return [judge_template("system"), "1,0,0 0,1 <think> </think> Move the camera"]
+
+
 def load_judge(settings: JudgeSettings) -> Judge:
     """Load the judge named by ``settings.name_or_path`` (hub id or local folder) with its tokenizer."""
     import torch
@@ -130,7 +135,7 @@ def load_judge(settings: JudgeSettings) -> Judge:
     if source == "tiny":
         from proactive_rl.models.tiny_judge import ensure_tiny_judge
 
-        source = str(ensure_tiny_judge())
+        source = str(ensure_tiny_judge(tiny_judge_corpus()))
     dtype = settings.dtype
     if dtype == "auto":
         dtype = "bfloat16" if torch.cuda.is_available() else "float32"

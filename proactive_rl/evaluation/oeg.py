@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import random
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,13 +25,6 @@ from proactive_rl.evaluation.settings import EvalSettings
 from proactive_rl.prompting import format_oeg, user_message
 
 log = logging.getLogger(__name__)
-
-
-def oeg_jobs(scenario: str, entries: list[dict], samples: int, seed: int) -> list[EpisodeJob]:
-    """The official OEG subset: the entries shuffled by ``random.seed(seed)``, the first ``samples`` kept."""
-    shuffled = list(entries)
-    random.Random(seed).shuffle(shuffled)
-    return [EpisodeJob(scenario, entry) for entry in shuffled[:samples]]
 
 
 def generate_answers(

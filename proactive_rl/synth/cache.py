@@ -2,14 +2,13 @@
 
 A folder holds ``manifest.json`` (the generation config, the generator version, counts); a folder whose
 manifest names another config is refused, and one without a manifest (an interrupted generation) is never
-trusted. Generation itself is ``generator.make_data``.
+trusted. ``proactive_rl.synth.prepare_synthetic`` looks here first and generates (``generator.make_data``) on a miss.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,8 +16,6 @@ from proactive_rl.paths import CACHE_DIR
 
 if TYPE_CHECKING:
     from proactive_rl.data import DataConfig
-
-log = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 GENERATOR_VERSION = 6  # bump when the generator's output changes for the same config
@@ -37,27 +34,3 @@ def config_hash(cfg: DataConfig) -> str:
 
 def synthetic_root(cfg: DataConfig) -> Path:
     return Path(cfg.root) if cfg.root else CACHE_DIR / "data" / f"synth-{config_hash(cfg)}"
-
-
-def prepare_synthetic(cfg: DataConfig) -> Path:
-    """The synthetic folder of ``cfg`` (``data.root`` or the per-config cache), generated first when missing."""
-    root = synthetic_root(cfg)
-    manifest_path = root / MANIFEST
-    if manifest_path.is_file():
-        manifest = json.loads(manifest_path.read_text())
-        if manifest.get("config") != generation_config(cfg):
-            raise ValueError(
-                f"data.root {root} holds synthetic data generated with {manifest.get('config')}, not with "
-                f"{generation_config(cfg)}; point data.root elsewhere (or to null for the per-config cache)"
-            )
-        return root
-    if root.exists() and any(root.iterdir()):
-        raise FileExistsError(
-            f"data.root {root} exists but has no {MANIFEST}; it is not a ProactiveBench-Synth folder "
-            "(or its generation was interrupted); choose another data.root or remove it"
-        )
-    from proactive_rl.synth.generator import make_data
-
-    log.info("generating ProactiveBench-Synth into %s", root)
-    make_data(cfg, root)
-    return root
