@@ -46,6 +46,9 @@ class DataConfig:
     # same total) so that each scenario's share is its weight over the sum; unlisted training scenarios weigh 1.
     # Empty: rows as stored. Rebalances the RL signal toward scenarios that learn slowly.
     scenario_weights: dict[str, float] = field(default_factory=dict)
+    # trainer.rollout=episode: folder of official-format *_preprocessed.jsonl files + images whose entries start
+    # the training episodes (every entry, no test filter); null = the synthetic data's train_episodes/
+    train_episodes: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,3 +203,19 @@ def _read_train_source(datasets, source: str):
             "The hub is unreachable offline: download it where there is network and pass the local folder as "
             "data.train_source, or use data=synthetic"
         ) from error
+
+
+def train_episodes_root(cfg: DataConfig, paths: DataPaths) -> Path:
+    """The official-format folder whose entries start training episodes (``trainer.rollout=episode``)."""
+    if cfg.train_episodes:
+        root = Path(cfg.train_episodes).expanduser()
+        if not root.is_dir():
+            raise FileNotFoundError(f"data.train_episodes {root} is not a folder")
+        return root
+    if cfg.name == "synthetic":
+        return Path(paths.train_source).parent / "train_episodes"
+    raise ValueError(
+        "trainer.rollout=episode needs episodes in the official on-disk format: set data.train_episodes to a folder "
+        "of *_preprocessed.jsonl files and their images (the published train split holds single frames; see "
+        "docs/episode_training.md)"
+    )

@@ -15,6 +15,17 @@ from omegaconf import DictConfig, OmegaConf
 
 from proactive_rl.settings import LoraSettings, TrainerSettings
 
+# Fields of TrainerSettings that are ours (episode rollouts), not GRPOConfig's.
+EPISODE_FIELDS = (
+    "rollout",
+    "episode_max_turns",
+    "episode_history",
+    "credit",
+    "step_advantage_weight",
+    "step_discount",
+    "episode_turn_budget",
+)
+
 
 def check_batch_geometry(trainer: TrainerSettings | DictConfig, num_processes: int) -> None:
     """GRPO needs whole groups per generation batch; say which keys to change instead of TRL's late error."""
@@ -34,6 +45,8 @@ def build_grpo_config(cfg: DictConfig, output_dir: Path, report_to: list[str], r
     trainer = OmegaConf.to_container(cfg.trainer, resolve=True)
     extra = trainer.pop("extra") or {}
     use_cpu = trainer.pop("use_cpu")
+    for key in EPISODE_FIELDS:
+        trainer.pop(key, None)
     known = {f.name for f in dataclasses.fields(GRPOConfig)}
     unknown = sorted(set(extra) - known)
     if unknown:

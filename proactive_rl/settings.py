@@ -52,6 +52,14 @@ class TrainerSettings:
     vllm_gpu_memory_utilization: float = 0.3  # colocate mode: GPU memory share for vLLM
     vllm_tensor_parallel_size: int = 1  # colocate mode: tensor parallel degree
     extra: dict[str, Any] = field(default_factory=dict)  # other GRPOConfig fields, passed through as-is
+    # ---- episode rollouts (docs/episode_training.md); ours, not GRPOConfig's ----
+    rollout: str = "row"  # row: one frozen frame per prompt | episode: G sampled episodes per start entry
+    episode_max_turns: int | None = None  # lower the environments' turn cap in training episodes; None = theirs
+    episode_history: bool = False  # show earlier turns (frames and answers) in each turn's prompt
+    credit: str = "gigpo"  # episode: group-normalised episode return on every turn | gigpo: + step-level term
+    step_advantage_weight: float = 1.0  # gigpo: weight of the step-level advantage
+    step_discount: float = 0.95  # gigpo: discount of the step returns
+    episode_turn_budget: int | None = None  # stop once this many answer turns were generated (compare with row runs)
 
 
 @dataclass

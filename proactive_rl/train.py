@@ -13,6 +13,7 @@ Launch (the README lists more):
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -44,7 +45,14 @@ def train(cfg: DictConfig) -> TrainResult:
     from accelerate import PartialState
     from transformers import set_seed
 
-    from proactive_rl.data import load_train_split, prepare_data, rebalance_scenarios, scenario_shares
+    from proactive_rl.data import (
+        load_train_split,
+        prepare_data,
+        rebalance_scenarios,
+        scenario_shares,
+        train_episodes_root,
+    )
+    from proactive_rl.episodes import EpisodeComponent, episode_settings, episode_trainer_class, load_episode_starts
     from proactive_rl.grpo import build_grpo_config, build_lora_config, grpo_trainer_class, to_grpo_dataset
     from proactive_rl.models import load_model_and_processor, prepare_model
     from proactive_rl.tracking import finish_tracking, log_eval_summary, log_to_file, setup_tracking
@@ -56,6 +64,9 @@ def train(cfg: DictConfig) -> TrainResult:
     check_train_config(cfg, state.num_processes)  # every setting, before anything is read, built or written
     run_dir = Path(cfg.run_dir).resolve()
     reward_funcs, reward_weights = build_rewards(cfg.reward)
+    episode = episode_settings(cfg) if cfg.trainer.rollout == "episode" else None  # checked above
+    if episode is not None:
+        reward_funcs, reward_weights = [EpisodeComponent(name) for name in episode.components], episode.weights
     shares = scenario_shares(cfg.data)
     checkpoint = _checkpoint_to_resume(run_dir, cfg.resume)
     if state.is_main_process:
@@ -69,10 +80,17 @@ def train(cfg: DictConfig) -> TrainResult:
         model_path = prepare_model(
             cfg.model, train_source=paths.train_source, scenarios=list(cfg.data.train_scenarios)
         )
-    train_rows = load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios))
-    train_set = to_grpo_dataset(rebalance_scenarios(train_rows, shares, cfg.seed))
+    if episode is None:
+        train_rows = load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios))
+        train_set = to_grpo_dataset(rebalance_scenarios(train_rows, shares, cfg.seed))
+    else:
+        starts = load_episode_starts(train_episodes_root(cfg.data, paths), list(cfg.data.train_scenarios))
+        train_set = rebalance_scenarios(starts, shares, cfg.seed)
     log.info(
-        "train split: %d rows from %s (scenarios %s)", len(train_set), paths.train_source, cfg.data.train_scenarios
+        "train split: %d rows (%s rollouts, scenarios %s)",
+        len(train_set),
+        cfg.trainer.rollout,
+        cfg.data.train_scenarios,
     )
 
     model, processor = load_model_and_processor(cfg.model, path=model_path)
@@ -81,7 +99,11 @@ def train(cfg: DictConfig) -> TrainResult:
         evaluations["base"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="base")
 
     report_to = setup_tracking(cfg.logger, run_dir)
-    trainer = grpo_trainer_class()(
+    if episode is None:
+        trainer_class = grpo_trainer_class()
+    else:
+        trainer_class = functools.partial(episode_trainer_class(), episode=episode)
+    trainer = trainer_class(
         model=model,
         processing_class=processor,
         reward_funcs=reward_funcs,

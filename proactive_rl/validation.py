@@ -230,6 +230,10 @@ def check_train_config(cfg: DictConfig, num_processes: int = 1) -> None:
     _check_model(problems, cfg)
     problems.capture(lambda: build_rewards(cfg.reward))
     _check_trainer(problems, cfg, num_processes)
+    if cfg.trainer.rollout != "row":
+        from proactive_rl.episodes import check_episode_config
+
+        problems.capture(lambda: check_episode_config(cfg))
     _check_peft(problems, cfg)
     _check_eval(problems, cfg, cfg.model.get("family"))
     if cfg.resume and not (Path(cfg.run_dir) / "checkpoints").is_dir():

@@ -9,12 +9,14 @@ from rewards.answers import Question, classify, completion_text, make_question, 
 from rewards.asking import over_asking
 from rewards.confidence import informative_intervention
 from rewards.config import DEFAULT_COMPONENTS, DEFAULT_WEIGHTS, RewardConfig
+from rewards.episode import EPISODE_REWARDS, episode_reward_setup, episode_rewards
 from rewards.outcome import abstain, correct_category, invalid, valid_intervention
 from rewards.registry import REWARDS, RewardFunction, as_reward_config, build, register, total_bounds, total_reward
 
 __all__ = [
     "DEFAULT_COMPONENTS",
     "DEFAULT_WEIGHTS",
+    "EPISODE_REWARDS",
     "REWARDS",
     "Question",
     "RewardConfig",
@@ -25,6 +27,8 @@ __all__ = [
     "classify",
     "completion_text",
     "correct_category",
+    "episode_reward_setup",
+    "episode_rewards",
     "informative_intervention",
     "invalid",
     "make_question",

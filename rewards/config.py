@@ -19,6 +19,22 @@ DEFAULT_COMPONENTS = [
     "over_asking",
 ]
 
+# Episode rewards (rollout=episode; rewards/episode.py): summed over an episode's turns, see docs/episode_training.md.
+DEFAULT_EPISODE_COMPONENTS = [
+    "episode_correct",
+    "episode_intervention",
+    "episode_turn",
+    "episode_turn_cap",
+    "episode_invalid",
+]
+DEFAULT_EPISODE_WEIGHTS = {
+    "episode_correct": 1.0,
+    "episode_intervention": 0.05,
+    "episode_turn": -0.1,
+    "episode_turn_cap": -0.5,
+    "episode_invalid": -0.5,
+}
+
 DEFAULT_WEIGHTS = {
     "correct_category": 1.0,
     "valid_intervention": 0.5,
@@ -46,3 +62,7 @@ class RewardConfig:
     reward_guessing_on_ambiguous: bool = True
     # when a row has no usable `state`, a base confidence at or above this marks the frame informative (null: off)
     informative_conf_threshold: float | None = None
+    # episode rollouts (trainer.rollout=episode): the per-turn components to sum into an episode's return, and
+    # their weights (names from rewards.EPISODE_REWARDS)
+    episode_components: list[str] = field(default_factory=lambda: list(DEFAULT_EPISODE_COMPONENTS))
+    episode_weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_EPISODE_WEIGHTS))

@@ -20,18 +20,24 @@ REWARDS: dict[str, RewardFn] = {}
 CONFIDENCE_SOURCES = ("qwen", "llava")
 
 
-def register(name: str, bounds: tuple[float, float]) -> Callable[[RewardFn], RewardFn]:
-    """Register a reward component under ``name``; ``bounds`` = (lowest, highest) value it can return."""
+def register(
+    name: str, bounds: tuple[float, float], registry: dict[str, Callable] | None = None
+) -> Callable[[RewardFn], RewardFn]:
+    """Register a reward component under ``name``; ``bounds`` = (lowest, highest) value it can return.
+
+    ``registry`` defaults to the row rewards (``REWARDS``); the episode rewards keep their own.
+    """
+    registry = REWARDS if registry is None else registry
 
     def decorator(fn: RewardFn) -> RewardFn:
-        if name in REWARDS:
-            raise ValueError(f"reward component {name!r} is already registered (by {REWARDS[name].__module__})")
+        if name in registry:
+            raise ValueError(f"reward component {name!r} is already registered (by {registry[name].__module__})")
         low, high = bounds
         if not (math.isfinite(low) and math.isfinite(high) and low <= high):
             raise ValueError(f"reward component {name!r}: bounds must be finite with low <= high, got {bounds}")
         fn.bounds = (float(low), float(high))
         fn.reward_name = name
-        REWARDS[name] = fn
+        registry[name] = fn
         return fn
 
     return decorator

@@ -136,6 +136,8 @@ class HFPolicy:
             config.temperature, config.top_p = self.temperature, self.top_p
         else:
             config.temperature = config.top_p = config.top_k = None
+        for key, value in self.generation_overrides().items():
+            setattr(config, key, value)
         tokenizer = self.tokenizer
         if config.pad_token_id is None:
             config.pad_token_id = (
@@ -148,8 +150,21 @@ class HFPolicy:
                 output = self.model.generate(**inputs, generation_config=config)
         finally:
             self.model.train(was_training)
+        sequences = self.on_generated(inputs, output)
         prompt_length = inputs["input_ids"].shape[1]
-        return tokenizer.batch_decode(output[:, prompt_length:], skip_special_tokens=True)
+        return tokenizer.batch_decode(sequences[:, prompt_length:], skip_special_tokens=True)
+
+    def generation_overrides(self) -> dict[str, Any]:
+        """Generation-config fields to set on top of the policy's (a subclass may ask for logits, say)."""
+        return {}
+
+    def on_generated(self, inputs: Any, output: Any) -> Any:
+        """Sees each batch's processor inputs and ``generate`` output; returns the sequences (prompt + answer).
+
+        A subclass that records what was sampled (the token ids and their log-probabilities, for training)
+        overrides this; the default only unwraps a ``generate`` output object.
+        """
+        return getattr(output, "sequences", output)
 
 
 class OraclePolicy:
