@@ -27,7 +27,7 @@ def tiny_vlm():
     """(model, processor) of a random-weight tiny Qwen2.5-VL in float32 (real classes, built in seconds)."""
     from _model_helpers import small_tiny_config
 
-    from proactive_rl.models.tiny_build import build_tiny
+    from proactive_rl.tiny.build import build_tiny
 
     torch.set_num_threads(1)
     cfg = small_tiny_config("/nonexistent-cache")
@@ -40,15 +40,10 @@ def save_tiny_judge(folder: Path) -> Path:
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
     from proactive_rl.evaluation.oeg import judge_template
-    from proactive_rl.models.tiny_build import (
-        QWEN_CHAT_TEMPLATE,
-        QWEN_SPECIAL_TOKENS,
-        _fast_tokenizer,
-        train_tokenizer,
-    )
+    from proactive_rl.tiny.tokenizer import QWEN_CHAT_TEMPLATE, QWEN_SPECIAL_TOKENS, fast_tokenizer, train_tokenizer
 
     corpus = [judge_template("system"), "1,0,0 0,1 <think> </think> Move the camera"]
-    tokenizer = _fast_tokenizer(
+    tokenizer = fast_tokenizer(
         train_tokenizer(corpus, 300, QWEN_SPECIAL_TOKENS, 0),
         QWEN_CHAT_TEMPLATE,
         eos_token="<|im_end|>",

@@ -22,7 +22,9 @@ from proactive_rl.models import (
     read_build_info,
     tiny_model_dir,
 )
-from proactive_rl.models.bootstrap import (
+from proactive_rl.prompting import format_mcqa, user_message
+from proactive_rl.tiny import tiny_config_dict
+from proactive_rl.tiny.bootstrap import (
     CAPABILITY_QUESTION,
     bootstrap_target,
     capability_row,
@@ -33,8 +35,6 @@ from proactive_rl.models.bootstrap import (
     encode_prompt,
     scenario_row_weights,
 )
-from proactive_rl.models.config import tiny_config_dict
-from proactive_rl.prompting import format_mcqa, user_message
 
 CONF_MODEL = Path(__file__).resolve().parent.parent / "conf" / "model"
 
@@ -362,11 +362,7 @@ def test_capability_weighting_follows_the_number_of_interventions_shown():
     assert capability_row_weights(table, [0, 1, 2], "rows") is None  # uniform
     with pytest.raises(ValueError, match="bootstrap_capability_weighting='by_scenario' is not one of"):
         TinyModelConfig(bootstrap_capability_weighting="by_scenario")
-    with pytest.raises(ValueError, match="bootstrap_ambiguous_weighting='by_scenario' is not one of"):
-        TinyModelConfig(bootstrap_ambiguous_weighting="by_scenario")
-    # the default ("rows") leaves the cache key of earlier builds alone; "options" is a different build
-    assert "bootstrap_ambiguous_weighting" not in tiny_config_dict(TinyModelConfig())
-    assert tiny_config_dict(TinyModelConfig(bootstrap_ambiguous_weighting="options")) != tiny_config_dict(
+    assert tiny_config_dict(TinyModelConfig(bootstrap_capability_weighting="rows")) != tiny_config_dict(
         TinyModelConfig()
     )
 
@@ -393,18 +389,19 @@ def test_scenario_weights_set_each_scenarios_share_of_recognition_examples():
         TinyModelConfig(bootstrap_scenario_weights={"Quick": 3})
     with pytest.raises(ValueError, match=r"bootstrap_scenario_weights.QD=-1: expected a finite number >= 0"):
         TinyModelConfig(bootstrap_scenario_weights={"QD": -1})
-    assert "bootstrap_scenario_weights" not in tiny_config_dict(TinyModelConfig())
     assert tiny_config_dict(TinyModelConfig(bootstrap_scenario_weights={"QD": 3})) == tiny_config_dict(
         TinyModelConfig(bootstrap_scenario_weights={"QuickDraw": 3.0})
     )
 
 
-def test_category_options_need_an_abstain_option_then_categories():
-    assert category_options(ROD_OPTIONS) == ROD_OPTIONS[3:]
-    with pytest.raises(ValueError, match="abstain option"):
-        category_options(["Move left.", "cat", "dog"])
-    with pytest.raises(ValueError, match="abstain option"):
-        category_options(["cat", "dog", "I cannot tell."])
+def test_category_options_follow_the_shared_option_splitter():
+    assert category_options(_row("ambiguous")) == ROD_OPTIONS[3:]
+    assert category_options({"options": ["Move left.", "cat", "dog"], "proactive_actions": ["Move left."]}) == [
+        "cat",
+        "dog",
+    ]
+    with pytest.raises(ValueError, match="without categories"):
+        category_options({"options": ["cat", "dog", "I cannot tell."], "proactive_actions": []})
 
 
 def test_as_model_config_accepts_dictconfig():

@@ -65,7 +65,7 @@ def prepare_model(cfg, train_source=None, scenarios: Sequence[str] | None = None
     """
     cfg = as_model_config(cfg)
     if cfg.family == "tiny" and not cfg.name_or_path:
-        from proactive_rl.models.tiny import ensure_tiny_model
+        from proactive_rl.tiny import ensure_tiny_model
 
         return str(ensure_tiny_model(cfg, train_source, scenarios))
     check_model_source(cfg.name_or_path)

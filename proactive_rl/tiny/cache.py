@@ -19,13 +19,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from proactive_rl.models.config import ModelConfig, TinyModelConfig, as_model_config, tiny_config_dict
+from proactive_rl.tiny.config import TinyModelConfig, tiny_config_dict
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_INFO = "build_info.json"
-BUILD_VERSION = 2  # bump when the build code changes its output for the same config (part of the cache key)
+BUILD_VERSION = 3  # bump when the build code changes its output for the same config (part of the cache key)
 TEXT_COLUMNS = ("prompt", "options", "ground_truth", "proactive_actions")
 
 
@@ -33,11 +33,18 @@ def default_cache_dir() -> Path:
     return REPO_ROOT / ".cache" / "models"
 
 
-def tiny_model_dir(
-    model_cfg: ModelConfig | TinyModelConfig, train_source=None, scenarios: Sequence[str] | None = None
-) -> Path:
+def tiny_config(model_cfg) -> TinyModelConfig:
+    """The ``model.tiny`` settings of a TinyModelConfig, a ModelConfig or a ``model`` config mapping."""
+    if isinstance(model_cfg, TinyModelConfig):
+        return model_cfg
+    from proactive_rl.models.config import as_model_config
+
+    return as_model_config(model_cfg).tiny
+
+
+def tiny_model_dir(model_cfg, train_source=None, scenarios: Sequence[str] | None = None) -> Path:
     """Where the tiny build for this config and train data lives (whether or not it exists yet)."""
-    tiny = model_cfg if isinstance(model_cfg, TinyModelConfig) else as_model_config(model_cfg).tiny
+    tiny = tiny_config(model_cfg)
     cache_dir = Path(tiny.cache_dir) if tiny.cache_dir else default_cache_dir()
     key = {
         "version": BUILD_VERSION,
@@ -68,9 +75,7 @@ def data_identity(train_source, tiny: TinyModelConfig) -> str | None:
     return identity
 
 
-def ensure_tiny_model(
-    model_cfg: ModelConfig | TinyModelConfig, train_source=None, scenarios: Sequence[str] | None = None
-) -> Path:
+def ensure_tiny_model(model_cfg, train_source=None, scenarios: Sequence[str] | None = None) -> Path:
     """Path of the tiny checkpoint for ``model_cfg`` and ``train_source``, building it first if missing.
 
     ``train_source`` is the train split (a folder readable by ``proactive_rl.data.load_train_split`` or a
@@ -79,7 +84,7 @@ def ensure_tiny_model(
     too), but the bootstrap only sees rows of ``scenarios`` (the training scenarios; None = all), so a
     held-out scenario stays unseen.
     """
-    tiny = model_cfg if isinstance(model_cfg, TinyModelConfig) else as_model_config(model_cfg).tiny
+    tiny = tiny_config(model_cfg)
     if tiny.bootstrap_steps > 0 and train_source is None:
         raise ValueError(
             "model.tiny.bootstrap_steps > 0 needs the train split (train_source) for the supervised bootstrap; "
@@ -94,8 +99,8 @@ def ensure_tiny_model(
 
 
 def _build(tiny: TinyModelConfig, train_source, scenarios: Sequence[str] | None, target: Path) -> Path:
-    from proactive_rl.models.bootstrap import CAPABILITY_QUESTION, supervised_bootstrap
-    from proactive_rl.models.tiny_build import build_tiny, save_model_folder
+    from proactive_rl.tiny.bootstrap import CAPABILITY_QUESTION, supervised_bootstrap
+    from proactive_rl.tiny.build import build_tiny, save_model_folder
 
     started = time.perf_counter()
     rows = _load_rows(train_source) if train_source is not None else None
@@ -174,7 +179,7 @@ def _load_rows(train_source):
 
 def _corpus_texts(rows) -> list[str]:
     """Every prompt, option, category and intervention string of the split, each once."""
-    from proactive_rl.models.bootstrap import row_question_text
+    from proactive_rl.tiny.bootstrap import row_question_text
 
     columns = [column for column in TEXT_COLUMNS if column in rows.column_names]
     texts: dict[str, None] = {}
