@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import envs
+from proactive_rl.diversity import DiversitySettings
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ class DataConfig:
     # same total) so that each scenario's share is its weight over the sum; unlisted training scenarios weigh 1.
     # Empty: rows as stored. Rebalances the RL signal toward scenarios that learn slowly.
     scenario_weights: dict[str, float] = field(default_factory=dict)
+    # rewrites of GRPO prompts (paraphrased intervention wording, shuffled option order): proactive_rl/diversity.py
+    diversity: DiversitySettings = field(default_factory=DiversitySettings)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ run's outputs.
 
 Launch (the README lists more):
     proactive-rl train                                   # tiny default: synthetic data, CPU, minutes
-    proactive-rl train experiment=leave_one_out_coco     # hold a scenario out of training
+    proactive-rl train experiment=leave_one_out held_out=COCO   # hold a scenario out of training
     accelerate launch --config_file launch/accelerate/multi_gpu.yaml -m proactive_rl.train \
         model=qwen2_5_vl_3b data=proactivebench trainer=gpu logger.mode=online
 """
@@ -44,7 +44,8 @@ def train(cfg: DictConfig) -> TrainResult:
     from accelerate import PartialState
     from transformers import set_seed
 
-    from proactive_rl.data import load_train_split, prepare_data, rebalance_scenarios, scenario_shares
+    from proactive_rl.data import prepare_data, scenario_shares
+    from proactive_rl.folds import grpo_rows
     from proactive_rl.grpo import (
         build_grpo_config,
         build_lora_config,
@@ -62,7 +63,7 @@ def train(cfg: DictConfig) -> TrainResult:
     check_batch_geometry(cfg.trainer, state.num_processes)
     reward_funcs, reward_weights = build_rewards(cfg.reward)  # unknown reward names fail here, before data/model
     as_model_config(cfg.model)  # so do out-of-range model settings
-    shares = scenario_shares(cfg.data)  # and data.scenario_weights that name no training scenario
+    scenario_shares(cfg.data)  # and data.scenario_weights that name no training scenario
     checkpoint = _checkpoint_to_resume(run_dir, cfg.resume)
     if state.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -74,8 +75,7 @@ def train(cfg: DictConfig) -> TrainResult:
         model_path = prepare_model(
             cfg.model, train_source=paths.train_source, scenarios=list(cfg.data.train_scenarios)
         )
-    train_rows = load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios))
-    train_set = to_grpo_dataset(rebalance_scenarios(train_rows, shares, cfg.seed))
+    train_set = to_grpo_dataset(grpo_rows(cfg.data, paths.train_source, cfg.seed))
     log.info(
         "train split: %d rows from %s (scenarios %s)", len(train_set), paths.train_source, cfg.data.train_scenarios
     )

@@ -184,6 +184,8 @@ def test_cache_key_follows_the_synthetic_generation_config(tmp_path):
     assert tiny_model_dir(cfg, train) == first, "timings are not part of the data identity"
     manifest.write_text(json.dumps({"config": {"seed": 1}, "generation_seconds": 1.0}))
     assert tiny_model_dir(cfg, train) != first
+    assert tiny_model_dir(cfg, train, scenarios=["ROD"]) == tiny_model_dir(cfg, train, scenarios=["QD"])  # one base
+    cfg = small_tiny_config(tmp_path / "models", bootstrap_steps=10, bootstrap_scope="train_scenarios")
     assert tiny_model_dir(cfg, train, scenarios=["ROD"]) != tiny_model_dir(cfg, train, scenarios=["QD"])
     assert tiny_model_dir(cfg, train, ["ROD", "QD"]) == tiny_model_dir(cfg, train, ["QuickDraw", "ROD"])
 
@@ -206,9 +208,10 @@ def test_bootstrap_needs_a_train_split(tmp_path):
 
 def test_bootstrap_reads_only_the_training_scenarios(tmp_path):
     rows = toy_train_rows(16)  # all ROD
+    per_fold = {"bootstrap_steps": 2, "bootstrap_scope": "train_scenarios"}
     with pytest.raises(ValueError, match="no rows of scenarios"):
-        ensure_tiny_model(small_tiny_config(tmp_path, bootstrap_steps=2), rows, scenarios=["QD"])
-    built = ensure_tiny_model(small_tiny_config(tmp_path, bootstrap_steps=2), rows, scenarios=["ROD"])
+        ensure_tiny_model(small_tiny_config(tmp_path, **per_fold), rows, scenarios=["QD"])
+    built = ensure_tiny_model(small_tiny_config(tmp_path, **per_fold), rows, scenarios=["ROD"])
     assert read_build_info(built)["scenarios"] == ["ROD"]
 
 
@@ -408,3 +411,13 @@ def test_as_model_config_accepts_dictconfig():
     node = OmegaConf.merge(OmegaConf.structured(ModelConfig), {"tiny": {"text_layers": 2}})
     cfg = as_model_config(node)
     assert isinstance(cfg.tiny, TinyModelConfig) and cfg.tiny.text_layers == 2
+
+
+def test_bootstrap_with_paraphrased_shuffled_options_and_letter_answers_builds(tmp_path):
+    rows = toy_train_rows(16)
+    diverse = {"bootstrap_paraphrase": True, "bootstrap_shuffle": True, "bootstrap_letter_rate": 0.5}
+    built = ensure_tiny_model(small_tiny_config(tmp_path, bootstrap_steps=3, bootstrap_eval_size=2, **diverse), rows)
+    assert read_build_info(built)["config"]["bootstrap_letter_rate"] == 0.5
+    assert built != tiny_model_dir(small_tiny_config(tmp_path, bootstrap_steps=3, bootstrap_eval_size=2), rows)
+    with pytest.raises(ValueError, match="bootstrap_letter_rate must be within"):
+        TinyModelConfig(bootstrap_letter_rate=2.0)

@@ -23,6 +23,7 @@ from proactive_rl.evaluation.policy import HFPolicy, Policy
 from proactive_rl.evaluation.records import RecordStore
 from proactive_rl.evaluation.report import ModelEvaluation, Summary, write_report
 from proactive_rl.evaluation.settings import EvalSettings, as_eval_settings
+from proactive_rl.evaluation.wording import ParaphrasedEnv
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +32,8 @@ ModelSource = tuple[Any, Any] | Callable[[], tuple[Any, Any]] | Policy
 
 def setting_name(settings: EvalSettings) -> str:
     """Folder name of a setting: mode plus the options that change the prompts."""
-    return settings.mode + ("-hint" if settings.hint else "") + ("-history" if settings.history else "")
+    name = settings.mode + ("-hint" if settings.hint else "") + ("-history" if settings.history else "")
+    return name + ("-paraphrased" if settings.wording == "paraphrased" else "")
 
 
 def _run_settings(settings: EvalSettings, test_root: Path, model_id: str | None, **extra: Any) -> dict[str, Any]:
@@ -42,6 +44,7 @@ def _run_settings(settings: EvalSettings, test_root: Path, model_id: str | None,
         "mode": settings.mode,
         "hint": settings.hint,
         "history": settings.history,
+        **({"wording": settings.wording} if settings.wording != "official" else {}),
         "do_sample": settings.do_sample,
         "max_new_tokens": settings.max_new_tokens if settings.mode == "mcqa" else settings.oeg_max_new_tokens,
     }
@@ -72,11 +75,14 @@ def _jobs(scenario: str, test_root: Path, settings: EvalSettings) -> list[Episod
     return [EpisodeJob(scenario, entry) for entry in (entries[:limit] if limit else entries)]
 
 
-def _env_factory(test_root: Path, hint: bool, reference: bool) -> Callable[[EpisodeJob], Any]:
+def _env_factory(
+    test_root: Path, hint: bool, reference: bool, wording: str = "official"
+) -> Callable[[EpisodeJob], Any]:
     import envs
 
     def make_env(job: EpisodeJob) -> Any:
-        return envs.make(job.scenario, job.entry, test_root, hint=hint, reference=reference)
+        env = envs.make(job.scenario, job.entry, test_root, hint=hint, reference=reference)
+        return ParaphrasedEnv(env) if wording == "paraphrased" else env
 
     return make_env
 
@@ -122,7 +128,12 @@ def evaluate_policy(
             output_dir, f"{label}/{setting}", _run_settings(settings, test_root, model_id), settings.resume
         )
         played = run_mcqa(
-            policy, jobs, _env_factory(test_root, settings.hint, False), store, settings.batch_size, settings.history
+            policy,
+            jobs,
+            _env_factory(test_root, settings.hint, False, settings.wording),
+            store,
+            settings.batch_size,
+            settings.history,
         )
         log.info("%s %s: %d episodes played (%d resumed)", label, setting, played, len(jobs) - played)
         metrics = {s: mcqa_metrics(s, _records_for(store, jobs, s)) for s in scenarios}

@@ -34,8 +34,9 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from envs.matching import is_abstain_option, judge
-from proactive_rl.prompting import format_mcqa, user_message
+from envs.matching import is_abstain_option, judge, letter
+from proactive_rl.diversity import DiversitySettings, diversify
+from proactive_rl.prompting import format_mcqa, user_message, user_text
 from proactive_rl.tiny.config import TinyModelConfig
 from rewards import split_options
 
@@ -58,23 +59,6 @@ class BootstrapReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def row_question_text(row: dict) -> str:
-    """The user text of a train row's ``prompt`` (chat messages or a plain string)."""
-    prompt = row["prompt"]
-    if isinstance(prompt, str):
-        return prompt
-    for message in reversed(prompt):
-        if message.get("role", "user") != "user":
-            continue
-        content = message["content"]
-        if isinstance(content, str):
-            return content
-        texts = [part.get("text") for part in content if part.get("type") == "text" and part.get("text")]
-        if texts:
-            return "\n".join(texts)
-    raise ValueError(f"train row has no user text in its prompt: {prompt!r}")
 
 
 def answer_option_text(answer: str, options: Sequence[str]) -> str:
@@ -183,7 +167,7 @@ def bootstrap_target(row: dict, ask_rate: float | None, rng: random.Random) -> s
 
 
 def chat_prompt(processor, row: dict) -> str:
-    messages = [user_message(row_question_text(row), num_images=len(row["images"]))]
+    messages = [user_message(user_text(row["prompt"]), num_images=len(row["images"]))]
     return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
@@ -273,12 +257,28 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
 
     rng = random.Random(cfg.seed + 1)
     cache: dict[tuple[int, bool], tuple[dict, dict]] = {}
+    diversity = DiversitySettings(paraphrase=cfg.bootstrap_paraphrase, shuffle=cfg.bootstrap_shuffle)
+    diversity_rng = random.Random(cfg.seed + 2)
+    raw_rows: dict[int, dict] = {}
 
     def example(index: int, capability: bool) -> tuple[dict, dict]:
+        if diversity.active:  # a fresh wording and order on every draw
+            if index not in raw_rows:
+                raw_rows[index] = rows[index]
+            row = {**raw_rows[index], **diversify(raw_rows[index], diversity, diversity_rng)}
+            row = capability_row(row) if capability else row
+            return encode_prompt(processor, row), row
         if (index, capability) not in cache:
             row = capability_row(rows[index]) if capability else rows[index]
             cache[index, capability] = (encode_prompt(processor, row), row)
         return cache[index, capability]
+
+    def target(row: dict) -> str:
+        answer = bootstrap_target(row, ask_rate, rng)
+        if cfg.bootstrap_letter_rate > 0 and diversity_rng.random() < cfg.bootstrap_letter_rate:
+            shown = intervention_options(row) if row["state"] == "capability" else list(row["options"])
+            return letter(shown.index(answer))
+        return answer
 
     # cumulated once, not on every draw (the same draws as weights=); scenario weights apply to every kind
     by_scenario = scenario_row_weights(rows, train_ambiguous, cfg.bootstrap_scenario_weights)
@@ -315,7 +315,7 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
         batch = collate_supervised(
             processor,
             [encoded for encoded, _ in examples],
-            [bootstrap_target(row, ask_rate, rng) for _, row in examples],
+            [target(row) for _, row in examples],
         )
         batch = {key: value.to(model.device) if hasattr(value, "to") else value for key, value in batch.items()}
         loss = model(**batch).loss
@@ -359,7 +359,7 @@ def greedy_answers(model, processor, rows, indices: Sequence[int], batch_size: i
     for start in range(0, len(indices), batch_size):
         chunk = [rows[index] for index in indices[start : start + batch_size]]
         conversations = [
-            Conversation([user_message(row_question_text(row), num_images=len(row["images"]))], _images(row), row)
+            Conversation([user_message(user_text(row["prompt"]), num_images=len(row["images"]))], _images(row), row)
             for row in chunk
         ]
         for reply in policy.generate(conversations):

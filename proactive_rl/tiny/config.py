@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 
 CAPABILITY_WEIGHTINGS = ("options", "rows")  # model.tiny.bootstrap_capability_weighting
+BOOTSTRAP_SCOPES = ("all", "train_scenarios")  # model.tiny.bootstrap_scope
 
 
 @dataclass
@@ -48,6 +49,14 @@ class TinyModelConfig:
     bootstrap_scenario_weights: dict[str, float] = field(default_factory=dict)  # bootstrap examples of every kind
     # (recognition, asking, capability) drawn per scenario in proportion to these weights (unlisted = 1, whatever
     # the scenario's row count; empty = uniformly over rows). Command line: +model.tiny.bootstrap_scenario_weights.QD=3
+    bootstrap_scope: str = "all"  # whose train rows the bootstrap reads: "all" = every scenario's (the base stands
+    # in for pre-training and knows every scenario's objects and interventions, as a real base does; one base
+    # serves every fold of a leave-one-out sweep); "train_scenarios" = only data.train_scenarios' (a base that has
+    # never seen the held-out scenarios: the harder transfer)
+    bootstrap_paraphrase: bool = False  # intervention options of bootstrap examples drawn from the training
+    # paraphrase bank (proactive_rl.diversity), so the base knows several wordings of each intervention
+    bootstrap_shuffle: bool = False  # interventions and categories of bootstrap examples shuffled in place
+    bootstrap_letter_rate: float = 0.0  # share of bootstrap answers given as the option's letter, not its text
     bootstrap_eval_size: int = 64  # held-out informative and ambiguous frames each, measured after bootstrap
     seed: int = 0  # seeds tokenizer corpus order, initialisation, example sampling
     cache_dir: str | None = None  # where built models live; None = <repo>/.cache/models
@@ -63,6 +72,12 @@ class TinyModelConfig:
             raise ValueError(
                 f"model.tiny.bootstrap_capability_weighting={self.bootstrap_capability_weighting!r} is not one of "
                 f"{CAPABILITY_WEIGHTINGS}"
+            )
+        if self.bootstrap_scope not in BOOTSTRAP_SCOPES:
+            raise ValueError(f"model.tiny.bootstrap_scope={self.bootstrap_scope!r} is not one of {BOOTSTRAP_SCOPES}")
+        if not 0.0 <= self.bootstrap_letter_rate <= 1.0:
+            raise ValueError(
+                f"model.tiny.bootstrap_letter_rate must be within [0, 1], got {self.bootstrap_letter_rate}"
             )
         from envs import canonical_scenario
 
