@@ -8,12 +8,14 @@ and to ask on a minority of ambiguous frames, so that GRPO starts from a base th
 yet proactive, as the paper's bases are. The result is cached under ``.cache/models/tiny-<hash>``
 (``cache``) and loaded by exactly the same code as a hub checkpoint.
 
-Defaults (``TinyModelConfig``): 1,200 bootstrap steps of 16 examples; 40% capability questions ("which action
-would help?", drawn in proportion to the interventions a row shows), 10% ambiguous frames in the benchmark's
-question answered with an intervention 30% of the time and a guessed category otherwise, the rest
-recognition. Measured on ProactiveBench-Synth (8,000 train rows) with the default GRPO run, over bootstrap
-seeds 0-5 and a fresh clone: mean MCQA accuracy on the five training scenarios rises by +28.3 to +48.0
-points (mean +36.1). The levers tried and their tables: docs/experiments.md.
+Defaults (``TinyModelConfig``): 1,200 bootstrap steps of 16 examples drawn from every scenario's train rows
+(``bootstrap_scope=all``: the base does not depend on which scenario a run holds out, so one cached base serves
+every fold of a leave-one-out study); 40% capability questions ("which action would help?", drawn in proportion
+to the interventions a row shows), 10% ambiguous frames in the benchmark's question answered with an
+intervention 30% of the time and a guessed category otherwise, the rest recognition. With the same mix built
+on the five training scenarios' rows only (``bootstrap_scope=train_scenarios``), the default GRPO run raised
+mean MCQA accuracy on those scenarios by +28.3 to +48.0 points over bootstrap seeds 0-5 and a fresh clone
+(mean +36.1). The levers tried and their tables: docs/experiments.md; transfer: docs/generalization.md.
 """
 
 from proactive_rl.tiny.cache import ensure_tiny_model, read_build_info, tiny_model_dir
