@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from envs.matching import is_abstain_option
+from envs.options import split_options
 from proactive_rl.prompting import MCQA_INSTRUCTION, SHORT_ANSWER_INSTRUCTION, format_mcqa, user_text
 
 DELTA_COLUMNS = ("qwen_delta", "llava_delta")  # confidence gain per intervention option: [{key, value}]
@@ -157,11 +158,9 @@ def diversify(
     ``excluded`` texts (a held-out scenario's official interventions) are never drawn; an official text that is
     excluded and has no paraphrase fails, since the row would leak it.
     """
-    from rewards import split_options
-
     options = list(row["options"])
     proactive = list(row.get("proactive_actions") or [])
-    actions, categories = split_options(options, proactive, row["ground_truth"])
+    actions, categories = split_options(options, row["ground_truth"], proactive_actions=proactive)
     excluded = set(excluded)
     replace: dict[str, str] = {}
     if settings.paraphrase:

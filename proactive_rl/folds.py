@@ -19,9 +19,9 @@ import random
 from collections.abc import Sequence
 
 import envs
+from envs.options import split_options
 from proactive_rl.data import DataConfig, load_train_split, rebalance_scenarios, scenario_shares
 from proactive_rl.diversity import DELTA_COLUMNS, diversify
-from rewards import split_options
 
 TEXT_COLUMNS = ("scenario", "options", "proactive_actions", "ground_truth")
 
@@ -42,7 +42,9 @@ def intervention_texts(rows, scenarios: Sequence[str]) -> set[str]:
     for row in table:
         if row["scenario"] not in wanted:
             continue
-        actions, _ = split_options(row["options"], row["proactive_actions"] or [], row["ground_truth"])
+        actions, _ = split_options(
+            row["options"], row["ground_truth"], proactive_actions=row["proactive_actions"] or []
+        )
         texts.update(action for action in actions if not is_abstain_option(action))
     return texts
 

@@ -33,6 +33,7 @@ from proactive_rl.tiny.bootstrap import (
     collate_supervised,
     cumulated_row_weights,
     encode_prompt,
+    intervention_options,
     scenario_row_weights,
 )
 
@@ -397,14 +398,13 @@ def test_scenario_weights_set_each_scenarios_share_of_recognition_examples():
     )
 
 
-def test_category_options_follow_the_shared_option_splitter():
+def test_bootstrap_reads_options_in_any_official_order():
     assert category_options(_row("ambiguous")) == ROD_OPTIONS[3:]
-    assert category_options({"options": ["Move left.", "cat", "dog"], "proactive_actions": ["Move left."]}) == [
-        "cat",
-        "dog",
-    ]
-    with pytest.raises(ValueError, match="without categories"):
-        category_options({"options": ["cat", "dog", "I cannot tell."], "proactive_actions": []})
+    shuffled = [ROD_OPTIONS[2], ROD_OPTIONS[0], ROD_OPTIONS[1], *ROD_OPTIONS[3:]]  # abstain first
+    assert category_options({"options": shuffled}) == ROD_OPTIONS[3:]
+    assert intervention_options({"options": shuffled}) == ROD_OPTIONS[:2]
+    with pytest.raises(ValueError, match="no category|without categories"):
+        category_options({"options": ["cat", "dog", "I cannot tell."]})
 
 
 def test_as_model_config_accepts_dictconfig():

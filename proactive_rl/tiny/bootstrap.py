@@ -35,10 +35,10 @@ from dataclasses import asdict, dataclass
 import torch
 
 from envs.matching import is_abstain_option, judge, letter
+from envs.options import split_options
 from proactive_rl.diversity import DiversitySettings, diversify
 from proactive_rl.prompting import format_mcqa, user_message, user_text
 from proactive_rl.tiny.config import TinyModelConfig
-from rewards import split_options
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,8 @@ def option_groups(
 ) -> tuple[list[str], list[str]]:
     """(interventions, categories) of a displayed option list, by the shared splitter (abstain options dropped)."""
     options = list(options)
-    actions, categories = split_options(
-        options, list(proactive_actions), answer_option_text(ground_truth, options) if ground_truth else ""
-    )
+    truth = answer_option_text(ground_truth, options) if ground_truth else None
+    actions, categories = split_options(options, truth, proactive_actions=list(proactive_actions))
     if not categories:
         raise ValueError(f"bootstrap: option list without categories after its interventions: {options!r}")
     return [action for action in actions if not is_abstain_option(action)], categories
