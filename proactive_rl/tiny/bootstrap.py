@@ -351,7 +351,7 @@ def _lr_factor(step: int, cfg: TinyModelConfig) -> float:
 
 def greedy_answers(model, processor, rows, indices: Sequence[int], batch_size: int = 16, max_new_tokens: int = 24):
     """Greedy completions of the evaluation policy for the given rows' single-turn prompts."""
-    from proactive_rl.evaluation import Conversation, HFPolicy
+    from proactive_rl.evaluation.policy import Conversation, HFPolicy  # the module: the package imports tiny
 
     policy = HFPolicy(model, processor, max_new_tokens=max_new_tokens)
     answers: list[str] = []
