@@ -33,8 +33,8 @@ def load_model(path: str | None):
         return AutoModelForImageTextToText.from_pretrained(
             path, dtype=torch.float32
         ).eval(), AutoProcessor.from_pretrained(path)
-    from proactive_rl.models.config import TinyModelConfig
-    from proactive_rl.models.tiny_build import build_tiny
+    from proactive_rl.tiny import TinyModelConfig
+    from proactive_rl.tiny.build import build_tiny
 
     processor, model = build_tiny(TinyModelConfig(bootstrap_steps=0), ["What is the object in the image?"])
     return model.eval(), processor

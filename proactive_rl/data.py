@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import envs
+from proactive_rl.diversity import DiversitySettings
 from proactive_rl.hub import looks_local
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class DataConfig:
     # trainer.rollout=episode: folder of official-format *_preprocessed.jsonl files + images whose entries start
     # the training episodes (every entry, no test filter); null = the synthetic data's train_episodes/
     train_episodes: str | None = None
+    # rewrites of GRPO prompts (paraphrased intervention wording, shuffled option order): proactive_rl/diversity.py
+    diversity: DiversitySettings = field(default_factory=DiversitySettings)
 
 
 @dataclass(frozen=True)

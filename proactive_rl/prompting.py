@@ -30,3 +30,19 @@ def format_oeg(question: str, hint: bool = True) -> str:
 def user_message(text: str, num_images: int = 1) -> dict:
     """One user chat turn: image placeholders first, then the text (the order Qwen-VL chat templates expect)."""
     return {"role": "user", "content": [{"type": "image"}] * num_images + [{"type": "text", "text": text}]}
+
+
+def user_text(prompt) -> str:
+    """The user text of a prompt given as a string or as chat messages (the last user turn's text parts)."""
+    if isinstance(prompt, str):
+        return prompt
+    for message in reversed(prompt):
+        if message.get("role", "user") != "user":
+            continue
+        content = message["content"]
+        if isinstance(content, str):
+            return content
+        texts = [part.get("text") for part in content if part.get("type") == "text" and part.get("text")]
+        if texts:
+            return "\n".join(texts)
+    raise ValueError(f"prompt has no user text: {prompt!r}")

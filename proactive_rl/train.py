@@ -45,14 +45,9 @@ def train(cfg: DictConfig) -> TrainResult:
     from accelerate import PartialState
     from transformers import set_seed
 
-    from proactive_rl.data import (
-        load_train_split,
-        prepare_data,
-        rebalance_scenarios,
-        scenario_shares,
-        train_episodes_root,
-    )
+    from proactive_rl.data import prepare_data, rebalance_scenarios, scenario_shares, train_episodes_root
     from proactive_rl.episodes import EpisodeComponent, episode_settings, episode_trainer_class, load_episode_starts
+    from proactive_rl.folds import grpo_rows
     from proactive_rl.grpo import build_grpo_config, build_lora_config, grpo_trainer_class, to_grpo_dataset
     from proactive_rl.models import load_model_and_processor, prepare_model
     from proactive_rl.tracking import finish_tracking, log_eval_summary, log_to_file, setup_tracking
@@ -67,7 +62,6 @@ def train(cfg: DictConfig) -> TrainResult:
     episode = episode_settings(cfg) if cfg.trainer.rollout == "episode" else None  # checked above
     if episode is not None:
         reward_funcs, reward_weights = [EpisodeComponent(name) for name in episode.components], episode.weights
-    shares = scenario_shares(cfg.data)
     checkpoint = _checkpoint_to_resume(run_dir, cfg.resume)
     if state.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -81,11 +75,10 @@ def train(cfg: DictConfig) -> TrainResult:
             cfg.model, train_source=paths.train_source, scenarios=list(cfg.data.train_scenarios)
         )
     if episode is None:
-        train_rows = load_train_split(paths.train_source, scenarios=list(cfg.data.train_scenarios))
-        train_set = to_grpo_dataset(rebalance_scenarios(train_rows, shares, cfg.seed))
+        train_set = to_grpo_dataset(grpo_rows(cfg.data, paths.train_source, cfg.seed))
     else:
         starts = load_episode_starts(train_episodes_root(cfg.data, paths), list(cfg.data.train_scenarios))
-        train_set = rebalance_scenarios(starts, shares, cfg.seed)
+        train_set = rebalance_scenarios(starts, scenario_shares(cfg.data), cfg.seed)
     log.info(
         "train split: %d rows (%s rollouts, scenarios %s)",
         len(train_set),

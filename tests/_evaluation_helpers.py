@@ -27,7 +27,7 @@ def tiny_vlm():
     """(model, processor) of a random-weight tiny Qwen2.5-VL in float32 (real classes, built in seconds)."""
     from _model_helpers import small_tiny_config
 
-    from proactive_rl.models.tiny_build import build_tiny
+    from proactive_rl.tiny.build import build_tiny
 
     torch.set_num_threads(1)
     cfg = small_tiny_config("/nonexistent-cache")
@@ -38,6 +38,6 @@ def tiny_vlm():
 def save_tiny_judge(folder: Path) -> Path:
     """The project's tiny offline judge (a random one-layer Qwen3 with the Qwen chat template), saved to ``folder``."""
     from proactive_rl.evaluation.judge import tiny_judge_corpus
-    from proactive_rl.models.tiny_judge import save_tiny_judge as build
+    from proactive_rl.tiny.judge import save_tiny_judge as build
 
     return build(folder, tiny_judge_corpus())

@@ -65,6 +65,8 @@ def compose_all(command: str, overrides: list[str]) -> int:
 
 
 def check(argv: list[str], capsys) -> None:
+    while "=" in argv[0]:  # environment assignments before the program (SEEDS="0 1 2" launch/...)
+        argv = argv[1:]
     program = argv[0].removeprefix(".venv/bin/")
     if program == "proactive-rl":
         name, rest = (argv[1], argv[2:]) if len(argv) > 1 else ("--help", [])
@@ -87,6 +89,9 @@ def check(argv: list[str], capsys) -> None:
         rest = argv[argv.index(script) + 1 :]
         assert (REPO / rest[0]).is_file(), rest[0]  # the accelerate config
         compose_all("train", rest[1:])
+    elif program == "launch/leave_one_out.sh":  # OUT_DIR, then overrides of the leave-one-out sweep
+        assert (REPO / program).is_file(), program
+        compose_all("train", ["experiment=leave_one_out", *argv[2:]])
     elif program == "python" and argv[1:3] == ["-m", "pytest"]:
         return  # the test suite itself
     elif program == "python" and argv[1].startswith("benchmarks/"):

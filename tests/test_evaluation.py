@@ -334,7 +334,7 @@ def test_oeg_runs_offline_on_the_embedded_default(tmp_path, monkeypatch, capsys)
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     cache = tmp_path / "models"
-    monkeypatch.setattr("proactive_rl.models.tiny.default_cache_dir", lambda: cache)
+    monkeypatch.setattr("proactive_rl.tiny.cache.default_cache_dir", lambda: cache)
     small = [f"model.tiny.{key}={value}" for key, value in (
         ("bootstrap_steps", 0), ("text_layers", 1), ("text_hidden_size", 48), ("text_intermediate_size", 96),
         ("vision_depth", 1), ("vision_hidden_size", 32), ("vision_intermediate_size", 64), ("vocab_size", 400),

@@ -38,6 +38,7 @@ def test_grpo_improves_mcqa_accuracy_on_training_scenarios(shared, tmp_path, see
         f"model.tiny.cache_dir={shared['models']}",
         "model.tiny.bootstrap_steps=300",
         "model.tiny.bootstrap_lr=6e-4",
+        "model.tiny.bootstrap_scope=train_scenarios",  # the reduced base reads the three scenarios it is tested on
         "trainer.max_steps=300",
         "trainer.per_device_train_batch_size=32",
         "eval.reference=false",

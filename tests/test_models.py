@@ -22,7 +22,9 @@ from proactive_rl.models import (
     read_build_info,
     tiny_model_dir,
 )
-from proactive_rl.models.bootstrap import (
+from proactive_rl.prompting import format_mcqa, user_message
+from proactive_rl.tiny import tiny_config_dict
+from proactive_rl.tiny.bootstrap import (
     CAPABILITY_QUESTION,
     bootstrap_target,
     capability_row,
@@ -34,8 +36,6 @@ from proactive_rl.models.bootstrap import (
     intervention_options,
     scenario_row_weights,
 )
-from proactive_rl.models.config import tiny_config_dict
-from proactive_rl.prompting import format_mcqa, user_message
 
 CONF_MODEL = Path(__file__).resolve().parent.parent / "conf" / "model"
 
@@ -185,6 +185,8 @@ def test_cache_key_follows_the_synthetic_generation_config(tmp_path):
     assert tiny_model_dir(cfg, train) == first, "timings are not part of the data identity"
     manifest.write_text(json.dumps({"config": {"seed": 1}, "generation_seconds": 1.0}))
     assert tiny_model_dir(cfg, train) != first
+    assert tiny_model_dir(cfg, train, scenarios=["ROD"]) == tiny_model_dir(cfg, train, scenarios=["QD"])  # one base
+    cfg = small_tiny_config(tmp_path / "models", bootstrap_steps=10, bootstrap_scope="train_scenarios")
     assert tiny_model_dir(cfg, train, scenarios=["ROD"]) != tiny_model_dir(cfg, train, scenarios=["QD"])
     assert tiny_model_dir(cfg, train, ["ROD", "QD"]) == tiny_model_dir(cfg, train, ["QuickDraw", "ROD"])
 
@@ -207,9 +209,10 @@ def test_bootstrap_needs_a_train_split(tmp_path):
 
 def test_bootstrap_reads_only_the_training_scenarios(tmp_path):
     rows = toy_train_rows(16)  # all ROD
+    per_fold = {"bootstrap_steps": 2, "bootstrap_scope": "train_scenarios"}
     with pytest.raises(ValueError, match="no rows of scenarios"):
-        ensure_tiny_model(small_tiny_config(tmp_path, bootstrap_steps=2), rows, scenarios=["QD"])
-    built = ensure_tiny_model(small_tiny_config(tmp_path, bootstrap_steps=2), rows, scenarios=["ROD"])
+        ensure_tiny_model(small_tiny_config(tmp_path, **per_fold), rows, scenarios=["QD"])
+    built = ensure_tiny_model(small_tiny_config(tmp_path, **per_fold), rows, scenarios=["ROD"])
     assert read_build_info(built)["scenarios"] == ["ROD"]
 
 
@@ -363,11 +366,7 @@ def test_capability_weighting_follows_the_number_of_interventions_shown():
     assert capability_row_weights(table, [0, 1, 2], "rows") is None  # uniform
     with pytest.raises(ValueError, match="bootstrap_capability_weighting='by_scenario' is not one of"):
         TinyModelConfig(bootstrap_capability_weighting="by_scenario")
-    with pytest.raises(ValueError, match="bootstrap_ambiguous_weighting='by_scenario' is not one of"):
-        TinyModelConfig(bootstrap_ambiguous_weighting="by_scenario")
-    # the default ("rows") leaves the cache key of earlier builds alone; "options" is a different build
-    assert "bootstrap_ambiguous_weighting" not in tiny_config_dict(TinyModelConfig())
-    assert tiny_config_dict(TinyModelConfig(bootstrap_ambiguous_weighting="options")) != tiny_config_dict(
+    assert tiny_config_dict(TinyModelConfig(bootstrap_capability_weighting="rows")) != tiny_config_dict(
         TinyModelConfig()
     )
 
@@ -394,22 +393,31 @@ def test_scenario_weights_set_each_scenarios_share_of_recognition_examples():
         TinyModelConfig(bootstrap_scenario_weights={"Quick": 3})
     with pytest.raises(ValueError, match=r"bootstrap_scenario_weights.QD=-1: expected a finite number >= 0"):
         TinyModelConfig(bootstrap_scenario_weights={"QD": -1})
-    assert "bootstrap_scenario_weights" not in tiny_config_dict(TinyModelConfig())
     assert tiny_config_dict(TinyModelConfig(bootstrap_scenario_weights={"QD": 3})) == tiny_config_dict(
         TinyModelConfig(bootstrap_scenario_weights={"QuickDraw": 3.0})
     )
 
 
 def test_bootstrap_reads_options_in_any_official_order():
-    assert category_options(ROD_OPTIONS) == ROD_OPTIONS[3:]
+    assert category_options(_row("ambiguous")) == ROD_OPTIONS[3:]
     shuffled = [ROD_OPTIONS[2], ROD_OPTIONS[0], ROD_OPTIONS[1], *ROD_OPTIONS[3:]]  # abstain first
-    assert category_options(shuffled) == ROD_OPTIONS[3:]
-    assert intervention_options(shuffled) == ROD_OPTIONS[:2]
-    with pytest.raises(ValueError, match="no category"):
-        category_options(["cat", "dog", "I cannot tell."])
+    assert category_options({"options": shuffled}) == ROD_OPTIONS[3:]
+    assert intervention_options({"options": shuffled}) == ROD_OPTIONS[:2]
+    with pytest.raises(ValueError, match="no category|without categories"):
+        category_options({"options": ["cat", "dog", "I cannot tell."]})
 
 
 def test_as_model_config_accepts_dictconfig():
     node = OmegaConf.merge(OmegaConf.structured(ModelConfig), {"tiny": {"text_layers": 2}})
     cfg = as_model_config(node)
     assert isinstance(cfg.tiny, TinyModelConfig) and cfg.tiny.text_layers == 2
+
+
+def test_bootstrap_with_paraphrased_shuffled_options_and_letter_answers_builds(tmp_path):
+    rows = toy_train_rows(16)
+    diverse = {"bootstrap_paraphrase": True, "bootstrap_shuffle": True, "bootstrap_letter_rate": 0.5}
+    built = ensure_tiny_model(small_tiny_config(tmp_path, bootstrap_steps=3, bootstrap_eval_size=2, **diverse), rows)
+    assert read_build_info(built)["config"]["bootstrap_letter_rate"] == 0.5
+    assert built != tiny_model_dir(small_tiny_config(tmp_path, bootstrap_steps=3, bootstrap_eval_size=2), rows)
+    with pytest.raises(ValueError, match="bootstrap_letter_rate must be within"):
+        TinyModelConfig(bootstrap_letter_rate=2.0)

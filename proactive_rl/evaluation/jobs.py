@@ -12,11 +12,13 @@ from proactive_rl.evaluation.engine import EpisodeJob
 from proactive_rl.evaluation.policy import HFPolicy, Policy
 from proactive_rl.evaluation.records import RecordStore
 from proactive_rl.evaluation.settings import EvalSettings
+from proactive_rl.evaluation.wording import ParaphrasedEnv
 
 
 def setting_name(settings: EvalSettings) -> str:
     """Folder name of a setting: mode plus the options that change the prompts."""
-    return settings.mode + ("-hint" if settings.hint else "") + ("-history" if settings.history else "")
+    name = settings.mode + ("-hint" if settings.hint else "") + ("-history" if settings.history else "")
+    return name + ("-paraphrased" if settings.wording == "paraphrased" else "")
 
 
 def run_settings(settings: EvalSettings, test_root: Path, model_id: str | None, **extra: Any) -> dict[str, Any]:
@@ -27,6 +29,7 @@ def run_settings(settings: EvalSettings, test_root: Path, model_id: str | None, 
         "mode": settings.mode,
         "hint": settings.hint,
         "history": settings.history,
+        **({"wording": settings.wording} if settings.wording != "official" else {}),
         "do_sample": settings.do_sample,
         "max_new_tokens": settings.max_new_tokens if settings.mode == "mcqa" else settings.oeg_max_new_tokens,
     }
@@ -69,11 +72,14 @@ def all_jobs(scenarios: Sequence[str], test_root: Path, settings: EvalSettings) 
     return [job for scenario in scenarios for job in scenario_jobs(scenario, test_root, settings)]
 
 
-def env_factory(test_root: Path, hint: bool, reference: bool) -> Callable[[EpisodeJob], Any]:
+def env_factory(
+    test_root: Path, hint: bool, reference: bool, wording: str = "official"
+) -> Callable[[EpisodeJob], Any]:
     import envs
 
     def make_env(job: EpisodeJob) -> Any:
-        return envs.make(job.scenario, job.entry, test_root, hint=hint, reference=reference)
+        env = envs.make(job.scenario, job.entry, test_root, hint=hint, reference=reference)
+        return ParaphrasedEnv(env) if wording == "paraphrased" else env
 
     return make_env
 

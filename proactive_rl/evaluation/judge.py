@@ -133,7 +133,7 @@ def load_judge(settings: JudgeSettings) -> Judge:
 
     source = judge_source(settings, model_family=None)  # callers that know the model resolve "auto" first
     if source == "tiny":
-        from proactive_rl.models.tiny_judge import ensure_tiny_judge
+        from proactive_rl.tiny.judge import ensure_tiny_judge
 
         source = str(ensure_tiny_judge(tiny_judge_corpus()))
     dtype = settings.dtype

@@ -55,7 +55,7 @@ def evaluate_mcqa(
     """The proactive pass (and, with ``settings.reference``, the reference pass) of one policy."""
     setting = setting_name(settings)
     store = RecordStore(output_dir, f"{label}/{setting}", run_settings(settings, test_root, model_id), settings.resume)
-    make_env = env_factory(test_root, settings.hint, False)
+    make_env = env_factory(test_root, settings.hint, False, settings.wording)
     played = run_mcqa(policy, jobs, make_env, store, settings.batch_size, settings.history)
     log.info("%s %s: %d episodes played (%d resumed)", label, setting, played, len(jobs) - played)
     metrics = {s: mcqa_metrics(s, records_for(store, jobs, s)) for s in scenarios}

@@ -54,6 +54,8 @@ class EvalSettings:
     resume: bool = True  # skip episodes already recorded in output_dir; False starts those files afresh
     wandb: bool = False  # log the summary as a W&B table (to the active run, else a new eval run)
     wandb_project: str = "proactive-rl"  # project of a standalone eval run
+    wording: str = "official"  # MCQA intervention options: official | paraphrased (the reading diagnostic: every
+    # intervention shown in a wording never seen in training, proactive_rl/evaluation/wording.py)
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -63,6 +65,8 @@ class EvalSettings:
                 raise ValueError(f"eval.{key}={getattr(self, key)} must be >= 1")
         if self.max_episodes_per_scenario is not None and self.max_episodes_per_scenario < 1:
             raise ValueError(f"eval.max_episodes_per_scenario={self.max_episodes_per_scenario} must be >= 1 or null")
+        if self.wording not in ("official", "paraphrased"):
+            raise ValueError(f"eval.wording={self.wording!r} is not one of ('official', 'paraphrased')")
         if isinstance(self.judge, dict):
             self.judge = JudgeSettings(**self.judge)
 

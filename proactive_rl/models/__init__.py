@@ -1,4 +1,4 @@
-"""Model presets, the generic loader and the locally built ``tiny`` model (see ``conf/model/``)."""
+"""Model presets and the generic loader (see ``conf/model/``); the locally built ``tiny`` model is ``proactive_rl.tiny``."""
 
 from proactive_rl.models.config import FAMILIES, ModelConfig, TinyModelConfig, as_model_config
 from proactive_rl.models.loading import (
@@ -11,7 +11,7 @@ from proactive_rl.models.loading import (
     merge_adapter,
     prepare_model,
 )
-from proactive_rl.models.tiny import ensure_tiny_model, read_build_info, tiny_model_dir
+from proactive_rl.tiny import ensure_tiny_model, read_build_info, tiny_model_dir
 
 __all__ = [
     "FAMILIES",

@@ -47,7 +47,7 @@ def prepare_model(cfg, train_source=None, scenarios: Sequence[str] | None = None
     """
     cfg = as_model_config(cfg)
     if cfg.family == "tiny" and not cfg.name_or_path:
-        from proactive_rl.models.tiny import ensure_tiny_model
+        from proactive_rl.tiny import ensure_tiny_model
 
         return str(ensure_tiny_model(cfg, train_source, scenarios))
     check_source(cfg.name_or_path, "model.name_or_path")

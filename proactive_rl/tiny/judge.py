@@ -23,15 +23,10 @@ def save_tiny_judge(folder: str | Path, corpus: list[str], seed: int = 0) -> Pat
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    from proactive_rl.models.tiny_build import (
-        QWEN_CHAT_TEMPLATE,
-        QWEN_SPECIAL_TOKENS,
-        _fast_tokenizer,
-        train_tokenizer,
-    )
+    from proactive_rl.tiny.tokenizer import QWEN_CHAT_TEMPLATE, QWEN_SPECIAL_TOKENS, fast_tokenizer, train_tokenizer
 
     folder = Path(folder)
-    tokenizer = _fast_tokenizer(
+    tokenizer = fast_tokenizer(
         train_tokenizer(corpus, 300, QWEN_SPECIAL_TOKENS, seed),
         QWEN_CHAT_TEMPLATE,
         eos_token="<|im_end|>",
@@ -61,7 +56,7 @@ def save_tiny_judge(folder: str | Path, corpus: list[str], seed: int = 0) -> Pat
 
 def ensure_tiny_judge(corpus: list[str], cache_dir: str | Path | None = None) -> Path:
     """The cached tiny judge folder, built (atomically) on first use with a tokenizer trained on ``corpus``."""
-    from proactive_rl.models.tiny import default_cache_dir
+    from proactive_rl.tiny.cache import default_cache_dir
 
     target = Path(cache_dir or default_cache_dir()) / f"tiny-judge-v{JUDGE_VERSION}"
     if (target / BUILD_INFO).is_file():

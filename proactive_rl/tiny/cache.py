@@ -19,13 +19,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from proactive_rl.models.config import ModelConfig, TinyModelConfig, as_model_config, tiny_config_dict
+from proactive_rl.tiny.config import TinyModelConfig, tiny_config_dict
 
 log = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_INFO = "build_info.json"
-BUILD_VERSION = 2  # bump when the build code changes its output for the same config (part of the cache key)
+BUILD_VERSION = 4  # bump when the build code changes its output for the same config (part of the cache key)
 TEXT_COLUMNS = ("prompt", "options", "ground_truth", "proactive_actions")
 
 
@@ -33,20 +33,33 @@ def default_cache_dir() -> Path:
     return REPO_ROOT / ".cache" / "models"
 
 
-def tiny_model_dir(
-    model_cfg: ModelConfig | TinyModelConfig, train_source=None, scenarios: Sequence[str] | None = None
-) -> Path:
+def tiny_config(model_cfg) -> TinyModelConfig:
+    """The ``model.tiny`` settings of a TinyModelConfig, a ModelConfig or a ``model`` config mapping."""
+    if isinstance(model_cfg, TinyModelConfig):
+        return model_cfg
+    from proactive_rl.models.config import as_model_config
+
+    return as_model_config(model_cfg).tiny
+
+
+def tiny_model_dir(model_cfg, train_source=None, scenarios: Sequence[str] | None = None) -> Path:
     """Where the tiny build for this config and train data lives (whether or not it exists yet)."""
-    tiny = model_cfg if isinstance(model_cfg, TinyModelConfig) else as_model_config(model_cfg).tiny
+    tiny = tiny_config(model_cfg)
     cache_dir = Path(tiny.cache_dir) if tiny.cache_dir else default_cache_dir()
     key = {
         "version": BUILD_VERSION,
         "tiny": tiny_config_dict(tiny),
         "data": data_identity(train_source, tiny),
-        "scenarios": _canonical(scenarios),
+        "scenarios": _canonical(bootstrap_scenarios(tiny, scenarios)),
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     return cache_dir / f"tiny-{digest}"
+
+
+def bootstrap_scenarios(tiny: TinyModelConfig, scenarios: Sequence[str] | None) -> Sequence[str] | None:
+    """The scenarios whose train rows the bootstrap reads: all of them (None) unless
+    ``model.tiny.bootstrap_scope=train_scenarios``, whatever the run trains GRPO on."""
+    return scenarios if tiny.bootstrap_scope == "train_scenarios" else None
 
 
 def data_identity(train_source, tiny: TinyModelConfig) -> str | None:
@@ -68,18 +81,18 @@ def data_identity(train_source, tiny: TinyModelConfig) -> str | None:
     return identity
 
 
-def ensure_tiny_model(
-    model_cfg: ModelConfig | TinyModelConfig, train_source=None, scenarios: Sequence[str] | None = None
-) -> Path:
+def ensure_tiny_model(model_cfg, train_source=None, scenarios: Sequence[str] | None = None) -> Path:
     """Path of the tiny checkpoint for ``model_cfg`` and ``train_source``, building it first if missing.
 
     ``train_source`` is the train split (a folder readable by ``proactive_rl.data.load_train_split`` or a
-    ``datasets.Dataset``); it is required when ``model.tiny.bootstrap_steps > 0``. The tokenizer is trained
-    on the text of every row (vocabulary is not knowledge: a hub model's tokenizer covers all scenarios
-    too), but the bootstrap only sees rows of ``scenarios`` (the training scenarios; None = all), so a
+    ``datasets.Dataset``); it is required when ``model.tiny.bootstrap_steps > 0``. It is only ever the
+    *train* split: test episodes are never read before evaluation. The tokenizer is trained on the text of
+    every row (vocabulary is not knowledge: a hub model's tokenizer covers all scenarios too). The bootstrap
+    reads every scenario's train rows (``model.tiny.bootstrap_scope=all``: one base for every fold), or with
+    ``bootstrap_scope=train_scenarios`` only the rows of ``scenarios`` (the run's training scenarios), so a
     held-out scenario stays unseen.
     """
-    tiny = model_cfg if isinstance(model_cfg, TinyModelConfig) else as_model_config(model_cfg).tiny
+    tiny = tiny_config(model_cfg)
     if tiny.bootstrap_steps > 0 and train_source is None:
         raise ValueError(
             "model.tiny.bootstrap_steps > 0 needs the train split (train_source) for the supervised bootstrap; "
@@ -90,18 +103,20 @@ def ensure_tiny_model(
     target = tiny_model_dir(tiny, train_source, scenarios)
     if (target / BUILD_INFO).is_file():
         return target
-    return _build(tiny, train_source, scenarios, target)
+    return _build(tiny, train_source, bootstrap_scenarios(tiny, scenarios), target)
 
 
 def _build(tiny: TinyModelConfig, train_source, scenarios: Sequence[str] | None, target: Path) -> Path:
-    from proactive_rl.models.bootstrap import CAPABILITY_QUESTION, supervised_bootstrap
-    from proactive_rl.models.tiny_build import build_tiny, save_model_folder
+    from proactive_rl.diversity import paraphrase_texts
+    from proactive_rl.tiny.bootstrap import CAPABILITY_QUESTION, supervised_bootstrap
+    from proactive_rl.tiny.build import build_tiny, save_model_folder
 
     started = time.perf_counter()
     rows = _load_rows(train_source) if train_source is not None else None
     texts = _corpus_texts(rows) if rows is not None else []
-    if tiny.bootstrap_capability_fraction > 0:
-        texts.append(CAPABILITY_QUESTION)
+    texts.append(CAPABILITY_QUESTION)
+    if tiny.bootstrap_paraphrase:  # the base that learns the training paraphrases also tokenizes them compactly
+        texts += paraphrase_texts()
     processor, model = build_tiny(tiny, texts)
     report = None
     if tiny.bootstrap_steps > 0:
@@ -174,12 +189,12 @@ def _load_rows(train_source):
 
 def _corpus_texts(rows) -> list[str]:
     """Every prompt, option, category and intervention string of the split, each once."""
-    from proactive_rl.models.bootstrap import row_question_text
+    from proactive_rl.prompting import user_text
 
     columns = [column for column in TEXT_COLUMNS if column in rows.column_names]
     texts: dict[str, None] = {}
     for row in rows.select_columns(columns):
-        texts[row_question_text(row)] = None
+        texts[user_text(row["prompt"])] = None
         for column in ("options", "proactive_actions"):
             for text in row.get(column) or []:
                 texts[text] = None

@@ -1,39 +1,25 @@
-"""Supervised bootstrap of the tiny model: recognition and answer format, not a proactive policy.
+"""Supervised bootstrap of the tiny model: recognition, answer format and a calibrated asking prior.
 
-A randomly initialised model cannot be fine-tuned by GRPO: it never names a category nor an intervention,
-so every group of completions gets the same reward and the advantages are zero. Real base MLLMs arrive
-already recognising objects and occasionally asking for help (0.3-0.9 interventions per episode in the
-paper). The bootstrap stands in for that pre-training:
+It stands in for the pre-training of a real vision-language model (see ``proactive_rl.tiny``). A randomly
+initialised model cannot be fine-tuned by GRPO: it never names a category nor an intervention, so every
+group of completions gets the same reward and the advantages are zero. The bootstrap draws three kinds of
+examples:
 
-- most examples are *informative* frames answered with the ground-truth category's option **text** (a tiny
-  model learns "name what you see" far more easily than the letter indirection; the official matcher
-  accepts either);
-- ``bootstrap_capability_fraction`` (default 0.4) are *capability* questions: an ambiguous frame asked
-  "Which action would help you tell what the object is?" with the row's interventions as the only options,
-  answered with a valid one. They teach what each intervention does, a capability a pre-trained MLLM has,
-  and never pit asking against answering. ``bootstrap_capability_weighting="options"`` (default) draws them
-  in proportion to the interventions a row shows (one-action scenarios need few, IN-C's eight fixes most;
-  the base answers 97-98% of held-out capability questions right); ``"rows"`` draws them uniformly;
-- ``bootstrap_ambiguous_fraction`` (default 0.1) are ambiguous frames in the benchmark's own question,
-  answered with a valid intervention with probability ``bootstrap_ask_rate`` (default 0.3; None = always)
-  and else with a uniformly guessed category. This is the modelling choice that gives the base a non-zero
-  intervention rate, hence reward variance for GRPO, while leaving when to ask, which intervention and when
-  to stop asking to RL: the base asks on 16-41% of held-out ambiguous frames, so greedy decoding mostly
-  guesses (a non-proactive base, as the paper's are) while sampled rollouts ask often enough for GRPO to see
-  what asking earns. ``bootstrap_ambiguous_weighting="options"`` draws them in proportion to the
-  interventions shown, like the capability questions: measured worse (README);
-- ``bootstrap_scenario_weights`` sets each scenario's share of all three kinds (unlisted = 1).
+- *informative* frames in the benchmark's question, answered with the ground-truth category's option
+  **text** (a tiny model learns "name what you see" far more easily than the letter indirection; the
+  official matcher accepts either);
+- *capability* questions (``bootstrap_capability_fraction``): an ambiguous frame asked "Which action would
+  help you tell what the object is?" with the row's interventions as the only options, answered with a
+  valid one. They teach what each intervention does and never pit asking against answering;
+  ``bootstrap_capability_weighting="options"`` draws them in proportion to the interventions a row shows;
+- *ambiguous* frames in the benchmark's question (``bootstrap_ambiguous_fraction``), answered with a valid
+  intervention with probability ``bootstrap_ask_rate`` and else with a uniformly guessed category: a base
+  that asks sometimes, so that sampled rollouts give GRPO reward variance, while greedy decoding mostly
+  guesses and when to ask is left to RL.
 
-Measured (generator v5, 8000 train rows, 1200 steps, bootstrap seeds 0-5): mean MCQA accuracy over the five
-training scenarios rose by +35.7, +38.1, +31.5, +34.6, +28.3 and +48.0 points under GRPO from bases at 33.5,
-41.5, 40.7, 38.3, 45.8 and 21.1 (the more the base asks greedily, the less is left to gain). The previous
-default (0.03 always-asking examples + 0.2 capability questions drawn uniformly, 600 steps, 2000 rows) gave a base that asked on 50-70% of ambiguous frames of some scenarios and none of IN-C and QD
-(greedy), so its gain hung on where each build landed (+14.8 to +28.3 over five seeds); the same strong
-capability mix with always-asking examples gave a proactive base and small gains (+8.9 to +28.8). History of
-the levers tried: README, "What moves the learning measure".
-
-Held-out frames measure what the bootstrap achieved (greedy decoding): recognition accuracy on
-informative frames and the intervention rate on ambiguous ones.
+``bootstrap_scenario_weights`` sets each scenario's share of all three kinds. After training, greedy
+answers of the evaluation policy on held-out train frames measure what the bootstrap achieved.
+Measurements of these choices: docs/experiments.md.
 """
 
 from __future__ import annotations
@@ -48,10 +34,11 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from envs.matching import is_abstain_option, judge
+from envs.matching import is_abstain_option, judge, letter
 from envs.options import split_options
-from proactive_rl.models.config import TinyModelConfig
-from proactive_rl.prompting import format_mcqa, user_message
+from proactive_rl.diversity import DiversitySettings, diversify
+from proactive_rl.prompting import format_mcqa, user_message, user_text
+from proactive_rl.tiny.config import TinyModelConfig
 
 log = logging.getLogger(__name__)
 
@@ -74,23 +61,6 @@ class BootstrapReport:
         return asdict(self)
 
 
-def row_question_text(row: dict) -> str:
-    """The user text of a train row's ``prompt`` (chat messages or a plain string)."""
-    prompt = row["prompt"]
-    if isinstance(prompt, str):
-        return prompt
-    for message in reversed(prompt):
-        if message.get("role", "user") != "user":
-            continue
-        content = message["content"]
-        if isinstance(content, str):
-            return content
-        texts = [part.get("text") for part in content if part.get("type") == "text" and part.get("text")]
-        if texts:
-            return "\n".join(texts)
-    raise ValueError(f"train row has no user text in its prompt: {prompt!r}")
-
-
 def answer_option_text(answer: str, options: Sequence[str]) -> str:
     """The option text of an answer stored as text or as a letter ("B", "B.")."""
     if answer in options:
@@ -101,18 +71,30 @@ def answer_option_text(answer: str, options: Sequence[str]) -> str:
     return answer
 
 
-def category_options(options: Sequence[str]) -> list[str]:
-    """The category options of a ProactiveBench option list (the shared splitter: the last four)."""
-    return split_options(options)[1]
+def option_groups(
+    options: Sequence[str], proactive_actions: Sequence[str] = (), ground_truth: str = ""
+) -> tuple[list[str], list[str]]:
+    """(interventions, categories) of a displayed option list, by the shared splitter (abstain options dropped)."""
+    options = list(options)
+    truth = answer_option_text(ground_truth, options) if ground_truth else None
+    actions, categories = split_options(options, truth, proactive_actions=list(proactive_actions))
+    if not categories:
+        raise ValueError(f"bootstrap: option list without categories after its interventions: {options!r}")
+    return [action for action in actions if not is_abstain_option(action)], categories
+
+
+def category_options(row: dict) -> list[str]:
+    """The category options of a train row."""
+    return option_groups(row["options"], row.get("proactive_actions") or (), row.get("ground_truth") or "")[1]
+
+
+def intervention_options(row: dict) -> list[str]:
+    """The intervention options of a train row (displayed actions that are not abstain options)."""
+    return option_groups(row["options"], row.get("proactive_actions") or (), row.get("ground_truth") or "")[0]
 
 
 # The question of capability examples: asked on an ambiguous frame, with the interventions as the only options.
 CAPABILITY_QUESTION = "Which action would help you tell what the object is?"
-
-
-def intervention_options(options: Sequence[str]) -> list[str]:
-    """The intervention options of a ProactiveBench option list, in display order, without the abstain option."""
-    return [option for option in split_options(options)[0] if not is_abstain_option(option)]
 
 
 def capability_row_weights(rows, indices: Sequence[int], weighting: str) -> list[float] | None:
@@ -120,12 +102,14 @@ def capability_row_weights(rows, indices: Sequence[int], weighting: str) -> list
 
     "options" weighs a row by the number of interventions it displays: a row with one intervention (MVP-N's
     rotate, QD's add details) teaches a fixed answer, IN-C's eight fixes with one right teach what each
-    corruption looks like, which takes far more examples (measured in the README).
+    corruption looks like, which takes far more examples.
     """
     if weighting == "rows" or not indices:
         return None
-    column = rows["options"] if hasattr(rows, "column_names") else [row["options"] for row in rows]
-    return [float(len(intervention_options(list(column[index])))) for index in indices]
+    if hasattr(rows, "column_names"):  # read the text columns only, not the images
+        columns = [name for name in ("options", "proactive_actions", "ground_truth") if name in rows.column_names]
+        rows = rows.select_columns(columns)
+    return [float(len(intervention_options(rows[index]))) for index in indices]
 
 
 def scenario_row_weights(rows, indices: Sequence[int], weights: dict[str, float]) -> list[float] | None:
@@ -160,7 +144,7 @@ def cumulated_row_weights(*weights: list[float] | None) -> list[float] | None:
 
 def capability_row(row: dict) -> dict:
     """An ambiguous train row asked "which action would help?" with its interventions as the options."""
-    text = format_mcqa(CAPABILITY_QUESTION, intervention_options(list(row["options"])))
+    text = format_mcqa(CAPABILITY_QUESTION, intervention_options(row))
     return {**row, "prompt": text, "state": "capability"}
 
 
@@ -178,11 +162,11 @@ def bootstrap_target(row: dict, ask_rate: float | None, rng: random.Random) -> s
         return answer_option_text(row["ground_truth"], options)
     if ask_rate is None or rng.random() < ask_rate:
         return rng.choice(list(row["proactive_actions"]))
-    return rng.choice(category_options(options))
+    return rng.choice(category_options(row))
 
 
 def chat_prompt(processor, row: dict) -> str:
-    messages = [user_message(row_question_text(row), num_images=len(row["images"]))]
+    messages = [user_message(user_text(row["prompt"]), num_images=len(row["images"]))]
     return processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
 
 
@@ -272,21 +256,35 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
 
     rng = random.Random(cfg.seed + 1)
     cache: dict[tuple[int, bool], tuple[dict, dict]] = {}
+    diversity = DiversitySettings(paraphrase=cfg.bootstrap_paraphrase, shuffle=cfg.bootstrap_shuffle)
+    diversity_rng = random.Random(cfg.seed + 2)
+    raw_rows: dict[int, dict] = {}
 
     def example(index: int, capability: bool) -> tuple[dict, dict]:
+        if diversity.active:  # a fresh wording and order on every draw
+            if index not in raw_rows:
+                raw_rows[index] = rows[index]
+            row = {**raw_rows[index], **diversify(raw_rows[index], diversity, diversity_rng)}
+            row = capability_row(row) if capability else row
+            return encode_prompt(processor, row), row
         if (index, capability) not in cache:
             row = capability_row(rows[index]) if capability else rows[index]
             cache[index, capability] = (encode_prompt(processor, row), row)
         return cache[index, capability]
+
+    def target(row: dict) -> str:
+        answer = bootstrap_target(row, ask_rate, rng)
+        if cfg.bootstrap_letter_rate > 0 and diversity_rng.random() < cfg.bootstrap_letter_rate:
+            shown = intervention_options(row) if row["state"] == "capability" else list(row["options"])
+            return letter(shown.index(answer))
+        return answer
 
     # cumulated once, not on every draw (the same draws as weights=); scenario weights apply to every kind
     by_scenario = scenario_row_weights(rows, train_ambiguous, cfg.bootstrap_scenario_weights)
     capability_weights = cumulated_row_weights(
         capability_row_weights(rows, train_ambiguous, cfg.bootstrap_capability_weighting), by_scenario
     )
-    ambiguous_weights = cumulated_row_weights(
-        capability_row_weights(rows, train_ambiguous, cfg.bootstrap_ambiguous_weighting), by_scenario
-    )
+    ambiguous_weights = cumulated_row_weights(by_scenario)
     informative_weights = cumulated_row_weights(
         scenario_row_weights(rows, train_informative, cfg.bootstrap_scenario_weights)
     )
@@ -316,7 +314,7 @@ def supervised_bootstrap(model, processor, rows, cfg: TinyModelConfig) -> Bootst
         batch = collate_supervised(
             processor,
             [encoded for encoded, _ in examples],
-            [bootstrap_target(row, ask_rate, rng) for _, row in examples],
+            [target(row) for _, row in examples],
         )
         batch = {key: value.to(model.device) if hasattr(value, "to") else value for key, value in batch.items()}
         loss = model(**batch).loss
@@ -351,34 +349,23 @@ def _lr_factor(step: int, cfg: TinyModelConfig) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
 
 
-@torch.no_grad()
 def greedy_answers(model, processor, rows, indices: Sequence[int], batch_size: int = 16, max_new_tokens: int = 24):
-    """Greedy completions for the given rows, batched with left padding."""
-    model.eval()
-    tokenizer = processor.tokenizer
-    previous_side = tokenizer.padding_side
-    tokenizer.padding_side = "left"
+    """Greedy completions of the evaluation policy for the given rows' single-turn prompts."""
+    from proactive_rl.evaluation.policy import Conversation, HFPolicy  # the module: the package imports tiny
+
+    policy = HFPolicy(model, processor, max_new_tokens=max_new_tokens)
     answers: list[str] = []
-    try:
-        for start in range(0, len(indices), batch_size):
-            chunk = [rows[index] for index in indices[start : start + batch_size]]
-            batch = processor(
-                text=[chat_prompt(processor, row) for row in chunk],
-                images=[_images(row) for row in chunk],
-                padding=True,
-                return_tensors="pt",
-            ).to(model.device)
-            output = model.generate(
-                **batch,
-                max_new_tokens=max_new_tokens,
-                do_sample=False,
-                eos_token_id=tokenizer.eos_token_id,
-                pad_token_id=tokenizer.pad_token_id,
-            )
-            answers += tokenizer.batch_decode(output[:, batch["input_ids"].shape[1] :], skip_special_tokens=True)
-    finally:
-        tokenizer.padding_side = previous_side
-    return [answer.strip() for answer in answers]
+    for start in range(0, len(indices), batch_size):
+        chunk = [rows[index] for index in indices[start : start + batch_size]]
+        conversations = [
+            Conversation([user_message(user_text(row["prompt"]), num_images=len(row["images"]))], _images(row), row)
+            for row in chunk
+        ]
+        for reply in policy.generate(conversations):
+            if not isinstance(reply, str):
+                raise ValueError(f"bootstrap: the processor rejected a train row: {reply.reason}")
+            answers.append(reply.strip())
+    return answers
 
 
 def measure_capability(model, processor, ambiguous_rows: Sequence[dict]) -> float:
@@ -388,7 +375,7 @@ def measure_capability(model, processor, ambiguous_rows: Sequence[dict]) -> floa
         return float("nan")
     answers = greedy_answers(model, processor, questions, range(len(questions)))
     right = sum(
-        judge(answer, list(row["proactive_actions"]), intervention_options(row["options"])).verdict == "correct"
+        judge(answer, list(row["proactive_actions"]), intervention_options(row)).verdict == "correct"
         for answer, row in zip(answers, questions, strict=True)
     )
     return round(right / len(questions), 4)
