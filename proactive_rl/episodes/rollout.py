@@ -20,7 +20,8 @@ from typing import Any
 
 import envs
 from envs import EpisodeSummary
-from proactive_rl.evaluation import Conversation, EpisodeJob, HFPolicy, InputRejected, play_episodes
+from proactive_rl.evaluation.engine import EpisodeJob, play_episodes
+from proactive_rl.evaluation.policy import Conversation, HFPolicy, InputRejected
 
 
 @dataclass(frozen=True, eq=False)
