@@ -45,6 +45,7 @@ def train(cfg: DictConfig) -> TrainResult:
     from transformers import set_seed
 
     from proactive_rl.data import load_train_split, prepare_data, rebalance_scenarios, scenario_shares
+    from proactive_rl.distributed import check_launch_precision, count_sharded, fsdp_on_cpu_processes, record_backend
     from proactive_rl.grpo import (
         build_grpo_config,
         build_lora_config,
@@ -60,6 +61,7 @@ def train(cfg: DictConfig) -> TrainResult:
     state = PartialState(cpu=use_cpu)  # on CPU, processes started by torchrun join over gloo
     run_dir = Path(cfg.run_dir).resolve()
     check_batch_geometry(cfg.trainer, state.num_processes)
+    check_launch_precision(cfg.trainer)
     reward_funcs, reward_weights = build_rewards(cfg.reward)  # unknown reward names fail here, before data/model
     as_model_config(cfg.model)  # so do out-of-range model settings
     shares = scenario_shares(cfg.data)  # and data.scenario_weights that name no training scenario
@@ -80,20 +82,24 @@ def train(cfg: DictConfig) -> TrainResult:
         "train split: %d rows from %s (scenarios %s)", len(train_set), paths.train_source, cfg.data.train_scenarios
     )
 
+    # The trainer arguments exist before the model loads, so DeepSpeed ZeRO-3 partitions it while loading.
+    report_to = setup_tracking(cfg.logger, run_dir)
+    args = build_grpo_config(cfg, run_dir / "checkpoints", report_to, reward_weights)
     model, processor = load_model_and_processor(cfg.model, path=model_path)
+    sharding_at_load = count_sharded(model)
     evaluations: dict[str, object] = {}
     if cfg.evaluate_base and state.num_processes == 1:
         evaluations["base"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="base")
 
-    report_to = setup_tracking(cfg.logger, run_dir)
-    trainer = grpo_trainer_class()(
-        model=model,
-        processing_class=processor,
-        reward_funcs=reward_funcs,
-        args=build_grpo_config(cfg, run_dir / "checkpoints", report_to, reward_weights),
-        train_dataset=train_set,
-        peft_config=build_lora_config(cfg.peft) if cfg.peft.enabled else None,
-    )
+    with fsdp_on_cpu_processes():
+        trainer = grpo_trainer_class()(
+            model=model,
+            processing_class=processor,
+            reward_funcs=reward_funcs,
+            args=args,
+            train_dataset=train_set,
+            peft_config=build_lora_config(cfg.peft) if cfg.peft.enabled else None,
+        )
     if state.is_main_process:
         print(f"GRPO on {state.num_processes} process(es), {len(train_set)} rows, run folder {run_dir}", flush=True)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
@@ -102,6 +108,7 @@ def train(cfg: DictConfig) -> TrainResult:
     trainer.save_model(str(adapter_dir))
     if state.is_main_process:
         processor.save_pretrained(str(adapter_dir))
+    record_backend(trainer, run_dir, sharding_at_load)
 
     summary = None
     if cfg.evaluate_after and state.num_processes == 1:
@@ -117,7 +124,7 @@ def train(cfg: DictConfig) -> TrainResult:
         print(_learning_line(evaluations, list(cfg.data.train_scenarios)))
         log_eval_summary(summary)
     elif cfg.evaluate_after and state.is_main_process:
-        print(f"Multi-process run: evaluate with `proactive-rl eval adapter={adapter_dir}`.")
+        print(f"Multi-process run: evaluate with `proactive-rl eval '+eval.adapters.fine-tuned={adapter_dir}'`.")
     if state.is_main_process:
         finish_tracking()
     accuracy = {
