@@ -8,6 +8,8 @@ launch that does not match the trainer config fails late or, worse, silently tra
   says which key to set before any data or model loads;
 - accelerate only switches a process group to FSDP from accelerator device types, so on CPU processes
   (gloo) an FSDP launch config trains plain DDP and exits 0; ``fsdp_on_cpu_processes`` makes it FSDP;
+- evaluation under ``accelerate launch`` splits the episodes across the processes (``play_sharded``) and
+  gathers them, so the final evaluation of a multi-process run costs a share of a single process's;
 - a run folder should say what actually trained it, not what was asked for: ``record_backend`` writes, per
   process, the distributed type, the wrapped model's class, how many parameters are sharded (at load time
   and after training) and a fingerprint of the full trainable weights, which must be identical on every
@@ -19,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -186,3 +188,78 @@ def record_backend(trainer, run_dir: Path, at_load: ShardingCount | None = None)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"rank{accelerator.process_index}.json").write_text(json.dumps(record, indent=1))
     return record
+
+
+def process_rank_and_count() -> tuple[int, int]:
+    """(rank, number of processes) of the torch.distributed group; (0, 1) outside one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def is_main_process() -> bool:
+    return process_rank_and_count()[0] == 0
+
+
+def wait_for_everyone() -> None:
+    import torch.distributed as dist
+
+    if process_rank_and_count()[1] > 1:
+        dist.barrier()
+
+
+@contextmanager
+def main_process_first() -> Iterator[None]:
+    """The main process runs the block first (e.g. creates a folder), the others after it."""
+    if not is_main_process():
+        wait_for_everyone()
+    yield
+    if is_main_process():
+        wait_for_everyone()
+
+
+def play_sharded(jobs: list, play: Callable[[list], Iterable[dict]]) -> Iterator[dict]:
+    """Split ``jobs`` across the processes (every n-th to each), play them, and give every process all records.
+
+    ``play`` turns a list of jobs into their records (each with ``scenario`` and ``id``). In a single process
+    the records stream as they come (so a killed run keeps what it wrote); with several, each process plays
+    its share and the records are gathered and returned in job order, identical to a single-process run's
+    when outcomes depend only on the episode (a deterministic policy).
+    """
+    import torch.distributed as dist
+
+    rank, count = process_rank_and_count()
+    if count == 1:
+        yield from play(jobs)
+        return
+    mine = list(play(jobs[rank::count]))
+    gathered: list[list[dict] | None] = [None] * count
+    dist.all_gather_object(gathered, mine)
+    order = {(job.scenario, job.id): index for index, job in enumerate(jobs)}
+    records = [record for share in gathered for record in share or []]
+    yield from sorted(records, key=lambda record: order[(record["scenario"], str(record["id"]))])
+
+
+def join_launched_processes() -> None:
+    """Under ``accelerate launch`` (torchrun sets WORLD_SIZE > 1), join the process group; else do nothing.
+
+    gloo on CPU, the device's backend otherwise: the same choice the trainer makes.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        import torch
+        from accelerate import PartialState
+
+        PartialState(cpu=not torch.cuda.is_available())
+
+
+def evaluates_in_place(trainer, mode: str) -> bool:
+    """Whether the trained model can be evaluated in the training processes, each playing a share of episodes.
+
+    Single process: always. Several: MCQA under DDP and DeepSpeed (ZeRO-3 gathers the weights for it);
+    not under FSDP, whose sharded forward needs every process in step, nor OEG (one process).
+    """
+    if trainer.accelerator.num_processes == 1:
+        return True
+    return mode == "mcqa" and getattr(trainer.accelerator.state, "fsdp_plugin", None) is None

@@ -45,7 +45,13 @@ def train(cfg: DictConfig) -> TrainResult:
     from transformers import set_seed
 
     from proactive_rl.data import load_train_split, prepare_data, rebalance_scenarios, scenario_shares
-    from proactive_rl.distributed import check_launch_precision, count_sharded, fsdp_on_cpu_processes, record_backend
+    from proactive_rl.distributed import (
+        check_launch_precision,
+        count_sharded,
+        evaluates_in_place,
+        fsdp_on_cpu_processes,
+        record_backend,
+    )
     from proactive_rl.grpo import (
         build_grpo_config,
         build_lora_config,
@@ -111,20 +117,22 @@ def train(cfg: DictConfig) -> TrainResult:
     record_backend(trainer, run_dir, sharding_at_load)
 
     summary = None
-    if cfg.evaluate_after and state.num_processes == 1:
+    if cfg.evaluate_after and evaluates_in_place(trainer, cfg.eval.mode):
+        from trl.models import unwrap_model_for_generation
+
         from proactive_rl.evaluation import compare_runs
 
-        evaluations["fine-tuned"] = _evaluate(
-            cfg, trainer.model, processor, paths.test_root, run_dir, tag="fine-tuned"
-        )
-        summary = compare_runs(
-            evaluations, train_scenarios=list(cfg.data.train_scenarios), output_dir=run_dir / "eval"
-        )
-        print(summary.markdown)
-        print(_learning_line(evaluations, list(cfg.data.train_scenarios)))
-        log_eval_summary(summary)
+        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model:  # ZeRO-3: gathered
+            evaluations["fine-tuned"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="fine-tuned")
+        if state.is_main_process:
+            summary = compare_runs(
+                evaluations, train_scenarios=list(cfg.data.train_scenarios), output_dir=run_dir / "eval"
+            )
+            print(summary.markdown)
+            print(_learning_line(evaluations, list(cfg.data.train_scenarios)))
+            log_eval_summary(summary)
     elif cfg.evaluate_after and state.is_main_process:
-        print(f"Multi-process run: evaluate with `proactive-rl eval '+eval.adapters.fine-tuned={adapter_dir}'`.")
+        print(f"Evaluate this run with `proactive-rl eval '+eval.adapters.fine-tuned={adapter_dir}'`.")
     if state.is_main_process:
         finish_tracking()
     accuracy = {

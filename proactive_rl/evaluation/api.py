@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from proactive_rl.distributed import is_main_process, join_launched_processes, process_rank_and_count
 from proactive_rl.evaluation.mcqa import EpisodeJob, run_mcqa
 from proactive_rl.evaluation.metrics import mcqa_metrics, oeg_metrics
 from proactive_rl.evaluation.oeg import Judge, generate_answers, judge_answers, load_judge, oeg_jobs
@@ -134,6 +135,8 @@ def evaluate_policy(
             reference = {s: mcqa_metrics(s, _records_for(ref_store, jobs, s)) for s in scenarios}
         return ModelEvaluation(label, "mcqa", setting, scenarios, metrics, reference, store.directory)
 
+    if process_rank_and_count()[1] > 1:
+        raise NotImplementedError("OEG evaluation runs in one process: start it without `accelerate launch`")
     answers = RecordStore(
         output_dir, f"{label}/{setting}-answers", _run_settings(settings, test_root, model_id), settings.resume
     )
@@ -233,6 +236,8 @@ def evaluate_models(
                 model_ids.get(label),
                 judge=shared_judge,
             )
+    if not is_main_process():  # under `accelerate launch` the main process writes the report
+        return Summary(list(evaluations.values()), list(train_scenarios or []), "", {}, {})
     summary = compare_runs(evaluations, output_dir, train_scenarios)
     if settings.wandb:
         _log_wandb(summary, settings)
@@ -298,6 +303,7 @@ def evaluate(cfg: Any) -> Summary:
     from proactive_rl.models import as_model_config, check_adapter, load_model_and_processor
     from proactive_rl.models.loading import check_model_source
 
+    join_launched_processes()  # `accelerate launch -m proactive_rl.evaluation ...`: episodes split across processes
     settings = as_eval_settings(cfg.eval)
     model_cfg = as_model_config(cfg.model)
     if model_cfg.name_or_path:
@@ -338,5 +344,6 @@ def evaluate(cfg: Any) -> Summary:
     summary = evaluate_models(
         models, settings, paths.test_root, scenarios, settings.output_dir, train_scenarios, model_ids
     )
-    print(summary.markdown)
+    if is_main_process():
+        print(summary.markdown)
     return summary
