@@ -39,7 +39,8 @@ ADAPTER_TOLERANCE = 1e-5
 pytest.importorskip("deepspeed", reason="deepspeed is in the dev extra: pip install -e '.[dev]'")
 
 
-def shared_overrides(root: Path) -> list[str]:
+def data_model_eval_overrides(root: Path) -> list[str]:
+    """What `proactive-rl train` and `proactive-rl eval` share: data, tiny model, evaluation protocol."""
     return [
         f"data.root={root / 'data'}",
         "data.test_per_scenario=2",
@@ -48,6 +49,15 @@ def shared_overrides(root: Path) -> list[str]:
         "model.tiny.bootstrap_steps=100",
         "model.tiny.bootstrap_lr=1e-3",
         "model.tiny.bootstrap_eval_size=4",
+        "eval.reference=false",
+        "eval.max_new_tokens=8",
+        "eval.batch_size=4",
+    ]
+
+
+def shared_overrides(root: Path) -> list[str]:
+    return [
+        *data_model_eval_overrides(root),
         "trainer.max_steps=2",
         "trainer.per_device_train_batch_size=2",
         "trainer.num_generations=4",
@@ -56,7 +66,7 @@ def shared_overrides(root: Path) -> list[str]:
         "trainer.max_completion_length=6",
         "logger=none",
         "evaluate_base=false",
-        "evaluate_after=false",
+        "evaluate_after=true",  # the final evaluation, sharded across the two processes
     ]
 
 
@@ -82,20 +92,41 @@ def launched(tmp_path_factory):
     def run(backend: str) -> Path:
         if backend not in runs:
             run_dir = root / backend
-            command = [
-                sys.executable, "-m", "accelerate.commands.launch",
-                "--config_file", str(ACCELERATE_CONFIGS / BACKENDS[backend]),
-                "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(free_port()),
-                "-m", "proactive_rl.train", f"run_dir={run_dir}", *overrides,
-            ]  # fmt: skip
-            env = {**os.environ, "OMP_NUM_THREADS": "1"}
-            done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
-            assert done.returncode == 0, f"{backend}:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+            command = launch_command(BACKENDS[backend], "proactive_rl.train", f"run_dir={run_dir}", *overrides)
+            run.stdout[backend] = run_two_processes(command, backend).stdout
             runs[backend] = run_dir
         return runs[backend]
 
     run.cfg = cfg
+    run.root = root
+    run.stdout = {}
     return run
+
+
+def launch_command(config: str, module: str, *overrides: str) -> list[str]:
+    return [
+        sys.executable, "-m", "accelerate.commands.launch",
+        "--config_file", str(ACCELERATE_CONFIGS / config),
+        "--num_processes", "2", "--mixed_precision", "no", "--main_process_port", str(free_port()),
+        "-m", module, *overrides,
+    ]  # fmt: skip
+
+
+def run_two_processes(command: list[str], what: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{what}:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+    return done
+
+
+def episode_records(folder: Path) -> dict[str, list[dict]]:
+    """Every JSONL file under ``folder`` (by relative path), its records sorted by episode id."""
+    return {
+        str(path.relative_to(folder)): sorted(
+            (json.loads(line) for line in path.read_text().splitlines()), key=lambda record: str(record["id"])
+        )
+        for path in sorted(folder.rglob("*.jsonl"))
+    }
 
 
 def rank_records(run_dir: Path) -> list[dict]:
@@ -133,6 +164,8 @@ def test_two_process_backend_trains_saves_and_agrees_with_ddp(launched, backend)
         else:
             assert sharded["sharded"] == 0, f"{backend} should keep full parameters: {sharded}"
     assert records[0]["trainable_fingerprint"] == records[1]["trainable_fingerprint"], "ranks disagree on weights"
+    if backend == "fsdp2":  # no in-place evaluation: the run says how to evaluate it
+        assert f"proactive-rl eval '+eval.adapters.fine-tuned={run_dir / 'adapter'}'" in launched.stdout[backend]
     assert records[0]["trainable_tensors"] > 0
 
     state = json.loads((run_dir / "checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())
@@ -153,6 +186,46 @@ def test_two_process_backend_trains_saves_and_agrees_with_ddp(launched, backend)
 
     model, _ = load_model_and_processor(launched.cfg.model, adapter=run_dir / "adapter")
     assert isinstance(model, PeftModel)
+
+
+def evaluate_in_one_process(launched, output_dir: Path, adapter: Path) -> None:
+    from proactive_rl.evaluation import evaluate
+
+    overrides = [
+        *data_model_eval_overrides(launched.root),
+        f"eval.output_dir={output_dir}",
+        f"+eval.adapters.fine-tuned={adapter}",
+    ]
+    evaluate(compose_train_config(overrides, config_name="eval"))
+
+
+@pytest.mark.slow
+def test_proactive_rl_eval_splits_episodes_across_processes_with_one_process_results(launched, tmp_path):
+    adapter = launched("ddp") / "adapter"
+    evaluate_in_one_process(launched, tmp_path / "one", adapter)
+    overrides = [
+        *data_model_eval_overrides(launched.root),
+        f"eval.output_dir={tmp_path / 'two'}",
+        f"+eval.adapters.fine-tuned={adapter}",
+    ]
+    done = run_two_processes(launch_command("cpu_ddp.yaml", "proactive_rl.evaluation", *overrides), "eval")
+    one, two = episode_records(tmp_path / "one"), episode_records(tmp_path / "two")
+    assert len(one) >= 2 * len(launched.cfg.data.eval_scenarios), sorted(one)  # base and fine-tuned files
+    assert two == one
+    summary = (tmp_path / "one" / "summary.md").read_text()
+    assert (tmp_path / "two" / "summary.md").read_text() == summary
+    assert done.stdout.count(summary.splitlines()[0]) == 1, "the summary should be printed once, by the main process"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["ddp", "zero3"])
+def test_final_evaluation_of_a_two_process_run_matches_one_process(launched, backend, tmp_path):
+    run_dir = launched(backend)
+    evaluate_in_one_process(launched, tmp_path, run_dir / "adapter")
+    in_training = episode_records(run_dir / "eval" / "fine-tuned")
+    assert in_training, f"no final evaluation in {run_dir / 'eval'}"
+    assert in_training == episode_records(tmp_path / "fine-tuned")
+    assert (run_dir / "eval" / "summary.md").is_file()
 
 
 @pytest.mark.slow
