@@ -155,6 +155,10 @@ def fingerprint(weights: dict[str, object]) -> str:
     return digest.hexdigest()
 
 
+def _name(value) -> str:
+    return getattr(value, "name", None) or str(value)
+
+
 def record_backend(trainer, run_dir: Path, at_load: ShardingCount | None = None) -> dict:
     """Write ``run_dir/distributed/rank<N>.json``: what trained this run, as seen by this process.
 
@@ -178,7 +182,7 @@ def record_backend(trainer, run_dir: Path, at_load: ShardingCount | None = None)
         "fsdp_module": isinstance(trainer.model, FSDPModule),
         "zero_stage": deepspeed_plugin.zero_stage if deepspeed_plugin is not None else None,
         "fsdp_version": fsdp_plugin.fsdp_version if fsdp_plugin is not None else None,
-        "fsdp_state_dict_type": str(fsdp_plugin.state_dict_type.name) if fsdp_plugin is not None else None,
+        "fsdp_state_dict_type": _name(fsdp_plugin.state_dict_type) if fsdp_plugin is not None else None,
         "sharding_at_load": asdict(at_load) if at_load is not None else None,
         "sharding_after_training": asdict(count_sharded(trainer.model)),
         "trainable_tensors": len(weights),

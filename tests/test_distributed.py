@@ -188,43 +188,55 @@ def test_two_process_backend_trains_saves_and_agrees_with_ddp(launched, backend)
     assert isinstance(model, PeftModel)
 
 
-def evaluate_in_one_process(launched, output_dir: Path, adapter: Path) -> None:
-    from proactive_rl.evaluation import evaluate
-
-    overrides = [
+def eval_overrides(launched, output_dir: Path, backend: str) -> list[str]:
+    """`proactive-rl eval` of the base and of ``backend``'s adapter, results in ``output_dir``."""
+    adapter = launched(backend) / "adapter"
+    return [
         *data_model_eval_overrides(launched.root),
         f"eval.output_dir={output_dir}",
         f"+eval.adapters.fine-tuned={adapter}",
     ]
-    evaluate(compose_train_config(overrides, config_name="eval"))
+
+
+@pytest.fixture(scope="module")
+def evaluated_in_one_process(launched):
+    """backend name -> output folder of a single-process `proactive-rl eval` of its adapter (run once each)."""
+    from proactive_rl.evaluation import evaluate
+
+    folders: dict[str, Path] = {}
+
+    def evaluated(backend: str) -> Path:
+        if backend not in folders:
+            output_dir = launched.root / f"eval-one-process-{backend}"
+            evaluate(compose_train_config(eval_overrides(launched, output_dir, backend), config_name="eval"))
+            folders[backend] = output_dir
+        return folders[backend]
+
+    return evaluated
 
 
 @pytest.mark.slow
-def test_proactive_rl_eval_splits_episodes_across_processes_with_one_process_results(launched, tmp_path):
-    adapter = launched("ddp") / "adapter"
-    evaluate_in_one_process(launched, tmp_path / "one", adapter)
-    overrides = [
-        *data_model_eval_overrides(launched.root),
-        f"eval.output_dir={tmp_path / 'two'}",
-        f"+eval.adapters.fine-tuned={adapter}",
-    ]
+def test_proactive_rl_eval_splits_episodes_across_processes_with_one_process_results(
+    launched, evaluated_in_one_process, tmp_path
+):
+    overrides = eval_overrides(launched, tmp_path, "ddp")
     done = run_two_processes(launch_command("cpu_ddp.yaml", "proactive_rl.evaluation", *overrides), "eval")
-    one, two = episode_records(tmp_path / "one"), episode_records(tmp_path / "two")
-    assert len(one) >= 2 * len(launched.cfg.data.eval_scenarios), sorted(one)  # base and fine-tuned files
-    assert two == one
-    summary = (tmp_path / "one" / "summary.md").read_text()
-    assert (tmp_path / "two" / "summary.md").read_text() == summary
+    one_process = evaluated_in_one_process("ddp")
+    expected = episode_records(one_process)
+    assert len(expected) >= 2 * len(launched.cfg.data.eval_scenarios), sorted(expected)  # base and fine-tuned
+    assert episode_records(tmp_path) == expected
+    summary = (one_process / "summary.md").read_text()
+    assert (tmp_path / "summary.md").read_text() == summary
     assert done.stdout.count(summary.splitlines()[0]) == 1, "the summary should be printed once, by the main process"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("backend", ["ddp", "zero3"])
-def test_final_evaluation_of_a_two_process_run_matches_one_process(launched, backend, tmp_path):
+def test_final_evaluation_of_a_two_process_run_matches_one_process(launched, evaluated_in_one_process, backend):
     run_dir = launched(backend)
-    evaluate_in_one_process(launched, tmp_path, run_dir / "adapter")
     in_training = episode_records(run_dir / "eval" / "fine-tuned")
     assert in_training, f"no final evaluation in {run_dir / 'eval'}"
-    assert in_training == episode_records(tmp_path / "fine-tuned")
+    assert in_training == episode_records(evaluated_in_one_process(backend) / "fine-tuned")
     assert (run_dir / "eval" / "summary.md").is_file()
 
 
