@@ -41,14 +41,17 @@ def trainer_precision(trainer) -> str:
 def check_launch_precision(trainer, environ: dict[str, str] | None = None) -> None:
     """Fail early when ``accelerate launch``'s mixed precision and the trainer config's differ.
 
-    Outside ``accelerate launch`` (no ``ACCELERATE_MIXED_PRECISION``) the trainer config alone decides.
+    Outside ``accelerate launch`` (no ``ACCELERATE_MIXED_PRECISION``) the trainer config alone decides. A launch
+    without mixed precision ("no", also accelerate's default when nothing is set) leaves the choice to the
+    trainer config, except under DeepSpeed, whose own config must then agree.
     """
     environ = os.environ if environ is None else environ
     launched = environ.get(LAUNCH_PRECISION_ENV, "").lower()
     if launched not in PRECISIONS:
         return
     wanted = trainer_precision(trainer)
-    if launched == wanted:
+    deepspeed = environ.get("ACCELERATE_USE_DEEPSPEED", "false").lower() == "true"
+    if launched == wanted or (launched == "no" and not deepspeed):
         return
     to_match = {
         "bf16": "trainer.bf16=true",

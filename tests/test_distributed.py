@@ -258,24 +258,27 @@ def test_fsdp_configs_save_a_full_state_dict():
 
 
 @pytest.mark.parametrize(
-    ("launch", "bf16", "extra", "fix"),
+    ("launch", "deepspeed", "bf16", "extra", "fix"),
     [
-        ("bf16", False, {}, "trainer.bf16=true"),
-        ("no", True, {}, "trainer.bf16=false"),
-        ("fp16", False, {}, "trainer.extra.fp16=true"),
-        ("no", False, {"fp16": True}, "no trainer.extra.fp16.*--mixed_precision fp16"),
+        ("bf16", "false", False, {}, "trainer.bf16=true"),
+        ("bf16", "true", False, {}, "trainer.bf16=true"),
+        ("no", "true", True, {}, "trainer.bf16=false"),
+        ("fp16", "false", False, {}, "trainer.extra.fp16=true"),
+        ("no", "true", False, {"fp16": True}, "no trainer.extra.fp16.*--mixed_precision fp16"),
     ],
 )
-def test_launch_precision_mismatch_names_the_key(launch, bf16, extra, fix):
+def test_launch_precision_mismatch_names_the_key(launch, deepspeed, bf16, extra, fix):
     trainer = compose_train_config([f"trainer.bf16={str(bf16).lower()}"]).trainer
     trainer.extra = extra
+    environ = {"ACCELERATE_MIXED_PRECISION": launch, "ACCELERATE_USE_DEEPSPEED": deepspeed}
     with pytest.raises(ValueError, match=f"mixed_precision='{launch}'.*{fix.replace('+', '')}"):
-        check_launch_precision(trainer, {"ACCELERATE_MIXED_PRECISION": launch})
+        check_launch_precision(trainer, environ)
 
 
-def test_launch_precision_agreeing_or_unlaunched_passes():
+def test_launch_precision_agreeing_unset_or_unlaunched_passes():
     trainer = compose_train_config(["trainer.bf16=true"]).trainer
-    check_launch_precision(trainer, {"ACCELERATE_MIXED_PRECISION": "bf16"})
+    check_launch_precision(trainer, {"ACCELERATE_MIXED_PRECISION": "bf16", "ACCELERATE_USE_DEEPSPEED": "true"})
+    check_launch_precision(trainer, {"ACCELERATE_MIXED_PRECISION": "no"})  # DDP: the trainer config decides
     check_launch_precision(trainer, {})
 
 
