@@ -18,6 +18,7 @@ from pathlib import Path
 from envs.core import EpisodeSummary, ProactiveEnv
 from envs.loading import read_entries
 from envs.matching import TurnOutcome, classify_turn
+from envs.options import NUM_CATEGORIES, OptionSplitError, split_options
 from envs.scenarios import SPECS, ScenarioSpec
 
 SCENARIOS: tuple[str, ...] = ("ROD", "VSOD", "MVP-N", "IN-C", "QD", "CIT", "COCO")
@@ -46,7 +47,9 @@ def make(scenario: str, entry: dict, root: str | Path, hint: bool = False, refer
 
 
 __all__ = [
+    "NUM_CATEGORIES",
     "OFFICIAL_NAMES",
+    "OptionSplitError",
     "SCENARIOS",
     "EpisodeSummary",
     "ProactiveEnv",
@@ -56,4 +59,5 @@ __all__ = [
     "classify_turn",
     "load_entries",
     "make",
+    "split_options",
 ]

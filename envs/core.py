@@ -30,7 +30,7 @@ from typing import Any
 
 from PIL import Image
 
-from envs.matching import classify_turn
+from envs.matching import TurnOutcome, classify_turn
 from envs.scenarios import EpisodeState, ScenarioSpec, listed_interventions, requested_action
 
 EndReason = str  # "correct" | "wrong" | "abstain" | "invalid" | "max_turns" | "no_next_frame"
@@ -183,23 +183,28 @@ class ProactiveEnv:
         self._done = False
         return self._observe(), {"outcome": None, "valid_interventions": self.valid_interventions()}
 
+    def judge(self, answer: str) -> TurnOutcome:
+        """How ``answer`` would be judged on the current turn, without playing it (``step`` plays it)."""
+        outcome = classify_turn(
+            answer,
+            [] if self.reference else self._displayed_interventions(self._state),
+            [] if self.reference else self.valid_interventions(),
+            self.entry["categories"],
+            self.correct_categories(),
+            reference=self.reference,
+        )
+        if outcome.kind == "intervention" and self.action_of(outcome.option) is None:
+            outcome = dataclasses.replace(outcome, kind="wrong")
+        return outcome
+
     def step(self, answer: str) -> tuple[dict[str, Any] | None, float, bool, bool, dict[str, Any]]:
         if not self._started:
             raise RuntimeError("call reset() before step()")
         if self._done:
             raise RuntimeError(f"the {self.scenario} episode of entry id {self.entry['id']} is over; call reset()")
         state = self._state
-        outcome = classify_turn(
-            answer,
-            [] if self.reference else self._displayed_interventions(state),
-            [] if self.reference else self.valid_interventions(),
-            self.entry["categories"],
-            self.correct_categories(),
-            reference=self.reference,
-        )
+        outcome = self.judge(answer)
         action = self.action_of(outcome.option) if outcome.kind == "intervention" else None
-        if outcome.kind == "intervention" and action is None:
-            outcome = dataclasses.replace(outcome, kind="wrong")
 
         summary = self._summary
         summary.outcomes.append(outcome.kind)

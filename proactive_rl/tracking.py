@@ -61,3 +61,13 @@ def finish_tracking() -> None:
         return
     if wandb.run is not None:
         wandb.finish()
+
+
+def log_to_file(path: Path) -> None:
+    """Copy the run's log records to ``path`` too (Hydra's own file log is off: the run folder is made after the
+    config checks, by the code, so a config error leaves no folder behind)."""
+    import logging
+
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"))
+    logging.getLogger().addHandler(handler)

@@ -52,28 +52,23 @@ def train(cfg: DictConfig) -> TrainResult:
         fsdp_on_cpu_processes,
         record_backend,
     )
-    from proactive_rl.grpo import (
-        build_grpo_config,
-        build_lora_config,
-        check_batch_geometry,
-        grpo_trainer_class,
-        to_grpo_dataset,
-    )
-    from proactive_rl.models import as_model_config, load_model_and_processor, prepare_model
-    from proactive_rl.tracking import finish_tracking, log_eval_summary, setup_tracking
+    from proactive_rl.grpo import build_grpo_config, build_lora_config, grpo_trainer_class, to_grpo_dataset
+    from proactive_rl.models import load_model_and_processor, prepare_model
+    from proactive_rl.tracking import finish_tracking, log_eval_summary, log_to_file, setup_tracking
+    from proactive_rl.validation import check_train_config
     from rewards import build as build_rewards
 
     use_cpu = cfg.trainer.use_cpu if cfg.trainer.use_cpu is not None else not torch.cuda.is_available()
     state = PartialState(cpu=use_cpu)  # on CPU, processes started by torchrun join over gloo
+    check_train_config(cfg, state.num_processes)  # every setting, before anything is read, built or written
+    check_launch_precision(cfg.trainer)  # the accelerate launch config's mixed precision vs trainer.bf16
     run_dir = Path(cfg.run_dir).resolve()
-    check_batch_geometry(cfg.trainer, state.num_processes)
-    check_launch_precision(cfg.trainer)
-    reward_funcs, reward_weights = build_rewards(cfg.reward)  # unknown reward names fail here, before data/model
-    as_model_config(cfg.model)  # so do out-of-range model settings
-    shares = scenario_shares(cfg.data)  # and data.scenario_weights that name no training scenario
+    reward_funcs, reward_weights = build_rewards(cfg.reward)
+    shares = scenario_shares(cfg.data)
     checkpoint = _checkpoint_to_resume(run_dir, cfg.resume)
     if state.is_main_process:
         run_dir.mkdir(parents=True, exist_ok=True)
+        log_to_file(run_dir / "train.log")
         _write_config(cfg, run_dir / "config.yaml")
     set_seed(cfg.seed)
 
@@ -220,7 +215,9 @@ register_configs()
 
 @hydra.main(config_path=str(CONF_DIR), config_name="train", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    train(cfg)
+    from proactive_rl.validation import exit_on_config_error
+
+    exit_on_config_error(lambda: train(cfg))
 
 
 if __name__ == "__main__":

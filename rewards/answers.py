@@ -1,17 +1,19 @@
 """Read one GRPO batch: completion text, the row's question, and how the official matcher judges the answer.
 
 Rewards must never grant more than the environment would, so answers are judged by the one shared matcher
-(``envs.matching``), with the official rules. A train row only carries the displayed ``options``, the valid
-``proactive_actions`` and the ``ground_truth`` category, so the displayed list is split into action options
-(lettered first) and categories by this rule:
+(``envs.matching``), with the official rules, and the displayed options are split into interventions and
+categories by the one shared splitter (``envs.options.split_options``: a ``categories`` column when present,
+else the last four options, whatever order the interventions and the abstain option came in).
 
-1. a ``categories`` column, when present, names the categories (the options must end with them);
-2. otherwise the categories are the options after the last one that is an abstain option
-   (``envs.matching.is_abstain_option``) or a valid proactive action;
-3. the ground truth is always a category: the split never falls after it.
+A train row only carries what the turn displayed (``options``), the valid ``proactive_actions`` and the
+``ground_truth`` category. Two columns say what the display cannot: ``state`` (informative / partial /
+ambiguous) and ``categories_scored``: false on a turn where the environment scores every category wrong
+(ROD's first turn), so no category is correct there. A row without ``categories_scored`` is taken to score
+its ground truth, which is what the environment does on every turn but ROD's first.
 
-A row whose options are not a non-empty list of strings, or whose ground truth matches no category, is
-*unscorable*: every component gives it 0, so a data bug yields no learning signal instead of a wrong one.
+A row whose options are not a non-empty list of strings, that cannot be split, or whose ground truth matches
+no category, is *unscorable*: every component gives it 0, so a data bug yields no learning signal instead of
+a wrong one.
 
 Every column is read defensively (None, wrong types, NaN, junk in delta lists): the policy and the data may
 emit anything, a reward function must not raise.
@@ -35,6 +37,7 @@ from envs.matching import (
     standardize_letter,
     standardize_text,
 )
+from envs.options import OptionSplitError, find_option, is_listed, loose_key, split_options
 
 STATES = ("ambiguous", "partial", "informative")  # partial: the object is partly visible (not informative)
 CACHED_ANSWER_CHARS = 2048  # longer answers are judged every time instead of filling the cache
@@ -87,7 +90,8 @@ class Question:
     actions: tuple[str, ...]  # action options, lettered from A
     categories: tuple[str, ...]  # category options, lettered after the actions
     correct_actions: tuple[str, ...]  # the valid proactive actions, as displayed
-    ground_truth: str  # the correct category, as displayed
+    ground_truth: str  # the row's category, as displayed
+    categories_scored: bool = True  # False: the environment scores every category wrong on this turn (ROD's first)
 
 
 def _string_list(value: Any) -> list[str] | None:
@@ -98,73 +102,38 @@ def _string_list(value: Any) -> list[str] | None:
     return [str(item) for item in value]
 
 
-def split_options(
-    options: Sequence[str],
-    proactive_actions: Sequence[str],
-    ground_truth: str,
-    categories: Sequence[str] | None = None,
-) -> tuple[list[str], list[str]]:
-    """Split the displayed options into (action options, categories) by the rule in the module docstring.
-
-    >>> split_options(["Move left.", "I cannot tell.", "cat", "dog"], ["Move left."], "dog")
-    (['Move left.', 'I cannot tell.'], ['cat', 'dog'])
-    """
-    options = list(options)
-    if categories:
-        tail = options[len(options) - len(categories) :]
-        if len(categories) <= len(options) and sorted(tail) == sorted(categories):
-            return options[: len(options) - len(categories)], tail
-    boundary = 0
-    for index, option in enumerate(options):
-        if is_abstain_option(option) or _is_listed(option, proactive_actions):
-            boundary = index + 1
-    truth = _find(ground_truth, options)
-    if truth is not None:
-        boundary = min(boundary, options.index(truth))
-    return options[:boundary], options[boundary:]
-
-
-def _loose_key(text: str) -> str:
-    """Case- and whitespace-insensitive key for matching column values to option texts.
-
-    Not the answer matcher's standardization: its "X." stripping maps "Use JPEG." and "Add details." alike to
-    the empty key, which is right for judging answers the official way but wrong for reading data.
-    """
-    return "".join(text.casefold().split())
-
-
-def _find(text: str, options: Sequence[str]) -> str | None:
-    """The option ``text`` names: the exact string first, else the first loosely equal one."""
-    if text in options:
-        return text
-    key = _loose_key(text)
-    return next((option for option in options if _loose_key(option) == key), None)
-
-
-def _is_listed(option: str, listed: Sequence[str]) -> bool:
-    return option in listed or any(_loose_key(item) == _loose_key(option) for item in listed)
-
-
-def make_question(options: Any, proactive_actions: Any, ground_truth: Any, categories: Any = None) -> Question | None:
+def make_question(
+    options: Any, proactive_actions: Any, ground_truth: Any, categories: Any = None, categories_scored: Any = None
+) -> Question | None:
     """The row's Question, or None when the row cannot be scored (see the module docstring)."""
     options = _string_list(options)
     if not options or not isinstance(ground_truth, str):
         return None
     proactive = _string_list(proactive_actions) or []
     categories = _string_list(categories)
-    return _question(tuple(options), tuple(proactive), ground_truth, tuple(categories) if categories else ())
+    scored = categories_scored is not False  # absent (None) or true: the ground truth is scored
+    return _question(tuple(options), tuple(proactive), ground_truth, tuple(categories) if categories else (), scored)
 
 
 @lru_cache(maxsize=4096)
 def _question(
-    options: tuple[str, ...], proactive: tuple[str, ...], ground_truth: str, categories: tuple[str, ...]
+    options: tuple[str, ...],
+    proactive: tuple[str, ...],
+    ground_truth: str,
+    categories: tuple[str, ...],
+    categories_scored: bool,
 ) -> Question | None:
-    actions, category_options = split_options(options, proactive, ground_truth, categories)
-    truth = _find(ground_truth, category_options)
+    try:
+        actions, category_options = split_options(
+            options, ground_truth, proactive_actions=proactive, categories=categories
+        )
+    except OptionSplitError:
+        return None
+    truth = find_option(ground_truth, category_options)
     if truth is None:
         return None
-    correct_actions = tuple(a for a in actions if _is_listed(a, proactive) and not is_abstain_option(a))
-    return Question(tuple(actions), tuple(category_options), correct_actions, truth)
+    correct_actions = tuple(a for a in actions if is_listed(a, proactive) and not is_abstain_option(a))
+    return Question(tuple(actions), tuple(category_options), correct_actions, truth, categories_scored)
 
 
 class _OptionGroup:
@@ -205,7 +174,8 @@ class QuestionMatcher:
 
     def __init__(self, question: Question):
         self.actions = _OptionGroup(question.actions, question.correct_actions, 0)
-        self.categories = _OptionGroup(question.categories, [question.ground_truth], len(question.actions))
+        scored = [question.ground_truth] if question.categories_scored else []
+        self.categories = _OptionGroup(question.categories, scored, len(question.actions))
 
     def classify(self, answer: str) -> TurnOutcome:
         text_key, letter_key = standardize_text(answer), standardize_letter(answer)
@@ -252,7 +222,7 @@ def delta_for(deltas: Any, option: str) -> float | None:
     else:
         return None
     valid = [item for item in items if isinstance(item, Mapping) and isinstance(item.get("key"), str)]
-    for same in (lambda key: key == option, lambda key: _loose_key(key) == _loose_key(option)):
+    for same in (lambda key: key == option, lambda key: loose_key(key) == loose_key(option)):
         for item in valid:
             if same(item["key"]):
                 value = finite_float(item.get("value"))
@@ -289,7 +259,7 @@ class Judged:
 
 
 ROW_COLUMNS = (
-    "options", "proactive_actions", "ground_truth", "categories", "state",
+    "options", "proactive_actions", "ground_truth", "categories", "categories_scored", "state",
     "qwen_conf", "llava_conf", "qwen_delta", "llava_delta",
 )  # fmt: skip
 
@@ -332,7 +302,9 @@ def judge_batch(completions: Any, columns: Mapping[str, Any]) -> list[Judged]:
     judged = []
     for index, completion in enumerate(completions):
         row = {name: column[index] if index < len(column) else None for name, column in usable.items()}
-        question = make_question(row["options"], row["proactive_actions"], row["ground_truth"], row["categories"])
+        question = make_question(
+            row["options"], row["proactive_actions"], row["ground_truth"], row["categories"], row["categories_scored"]
+        )
         outcome = classify(completion_text(completion), question) if question is not None else None
         judged.append(Judged(outcome, question, row))
     _last_batch = _LastBatch(tuple(completions), {name: tuple(c) for name, c in usable.items()}, judged)

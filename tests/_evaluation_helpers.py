@@ -36,41 +36,7 @@ def tiny_vlm():
 
 
 def save_tiny_judge(folder: Path) -> Path:
-    """A tiny Qwen3 causal LM with a small BPE tokenizer and a chat template, saved like a hub checkpoint."""
-    from transformers import Qwen3Config, Qwen3ForCausalLM
+    """The project's tiny offline judge (a random one-layer Qwen3 with the Qwen chat template), saved to ``folder``."""
+    from proactive_rl.models.tiny_judge import save_tiny_judge as build
 
-    from proactive_rl.evaluation.oeg import judge_template
-    from proactive_rl.models.tiny_build import (
-        QWEN_CHAT_TEMPLATE,
-        QWEN_SPECIAL_TOKENS,
-        _fast_tokenizer,
-        train_tokenizer,
-    )
-
-    corpus = [judge_template("system"), "1,0,0 0,1 <think> </think> Move the camera"]
-    tokenizer = _fast_tokenizer(
-        train_tokenizer(corpus, 300, QWEN_SPECIAL_TOKENS, 0),
-        QWEN_CHAT_TEMPLATE,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        unk_token=None,
-    )
-    config = Qwen3Config(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-        head_dim=16,
-        max_position_embeddings=8192,
-        eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
-        pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
-    )
-    torch.manual_seed(0)
-    model = Qwen3ForCausalLM(config)
-    model.generation_config.pad_token_id = config.pad_token_id
-    model.generation_config.eos_token_id = config.eos_token_id
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return build(folder)

@@ -305,6 +305,7 @@ def test_missing_adapter_fails_before_any_work(tmp_path):
 
     from proactive_rl.data import DataConfig
     from proactive_rl.evaluation import evaluate
+    from proactive_rl.validation import ConfigError
     from proactive_rl.models import ModelConfig
 
     missing = tmp_path / "runs/x/adapter"
@@ -317,10 +318,35 @@ def test_missing_adapter_fails_before_any_work(tmp_path):
             ),
         }
     )
-    with pytest.raises(FileNotFoundError, match=str(missing)):
+    with pytest.raises(ConfigError, match=str(missing)):
         evaluate(cfg)
     assert not (tmp_path / "data").exists() and not (tmp_path / "out").exists()
     cfg.model = OmegaConf.structured(ModelConfig(family="qwen2_5_vl", name_or_path=str(tmp_path / "no-model")))
     cfg.eval.adapters = {"base": None}
-    with pytest.raises(FileNotFoundError, match="no-model"):
+    with pytest.raises(ConfigError, match="no-model"):
         evaluate(cfg)
+
+
+def test_oeg_runs_offline_on_the_embedded_default(tmp_path, monkeypatch, capsys):
+    """`proactive-rl eval eval=oeg` with the tiny model picks the tiny local judge: no hub, a ps / cp / agg table."""
+    from proactive_rl.config import compose_train_config
+    from proactive_rl.evaluation import evaluate
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    cache = tmp_path / "models"
+    monkeypatch.setattr("proactive_rl.models.tiny.default_cache_dir", lambda: cache)
+    small = [f"model.tiny.{key}={value}" for key, value in (
+        ("bootstrap_steps", 0), ("text_layers", 1), ("text_hidden_size", 48), ("text_intermediate_size", 96),
+        ("vision_depth", 1), ("vision_hidden_size", 32), ("vision_intermediate_size", 64), ("vocab_size", 400),
+    )]  # fmt: skip
+    cfg = compose_train_config(
+        ["eval=oeg", "eval.oeg_samples=2", "eval.oeg_max_new_tokens=4", "eval.scenarios=[ROD,COCO]",
+         f"eval.output_dir={tmp_path / 'out'}", f"data.root={tmp_path / 'data'}", "data.test_per_scenario=3",
+         "data.train_rows=14", "data.num_workers=1", *small],
+        config_name="eval",
+    )  # fmt: skip
+    summary = evaluate(cfg)
+    header = summary.markdown.splitlines()[0]
+    assert "ROD* ps / cp / agg" in header and "COCO ps / cp / agg" in header
+    assert (cache / "tiny-judge-v1" / "config.json").is_file()
+    assert "ps / cp / agg" in capsys.readouterr().out

@@ -12,6 +12,7 @@ import pytest
 
 import rewards
 from envs.matching import classify_turn
+from envs.options import OptionSplitError
 from rewards import RewardConfig, build, total_reward
 from rewards.answers import QuestionMatcher, make_question, split_options
 from rewards.examples import EXAMPLE_ROW, example_columns
@@ -219,19 +220,31 @@ def test_batch_memo_notices_new_rows_and_replaced_items():
 
 def test_split_uses_the_categories_column_when_it_fits():
     options = ["Increase the brightness.", "I cannot tell.", "Denoise the image.", "cat", "dog", "car", "cup"]
-    actions, categories = split_options(options, ["Increase the brightness."], "dog", ["dog", "cat", "cup", "car"])
-    assert actions == options[:3] and categories == options[3:]
-    # without it, the boundary is the last abstain option or proactive action
-    actions, categories = split_options(options, ["Increase the brightness."], "dog")
-    assert actions == options[:2] and categories == options[2:]
-    # a categories column that does not fit the tail is ignored
-    assert split_options(options, [], "dog", ["zebra"]) == (options[:2], options[2:])
+    categories = ["dog", "cat", "cup", "car"]
+    assert split_options(options, "dog", categories=categories) == (options[:3], options[3:])
+    with pytest.raises(OptionSplitError, match="not the last options"):
+        split_options(options, "dog", categories=["zebra"])
 
 
-def test_split_never_puts_the_ground_truth_among_the_actions():
+def test_split_options_shown_after_the_abstain_option_are_not_categories():
+    # official rows show interventions and the abstain option in any order; an invalid fix after the abstain
+    # option (IN-C) is still an intervention, not a category
+    options = ["Increase the brightness.", "I cannot tell.", "Denoise the image.", "cat", "dog", "car", "cup"]
+    assert split_options(options, "dog", proactive_actions=["Increase the brightness."]) == (options[:3], options[3:])
+    assert split_options(options, "dog") == (options[:3], options[3:])  # informative row: no valid action listed
+    question = make_question(options, [], "dog")
+    assert question.categories == ("cat", "dog", "car", "cup")
+    assert QuestionMatcher(question).classify("E").kind == "correct"  # letter E is "dog", after three actions
+
+
+def test_split_falls_back_to_the_vocabulary_for_other_formats():
+    options = ["Move the camera to the left.", "I do not know.", "cat", "dog"]  # two categories only
+    assert split_options(options, "dog") == (options[:2], options[2:])
     options = ["cat", "dog", "Move left.", "I do not know."]
-    assert split_options(options, ["Move left."], "dog") == (["cat"], ["dog", "Move left.", "I do not know."])
-    assert split_options(["cat", "dog"], [], "dog") == ([], ["cat", "dog"])
+    assert split_options(options, "dog", proactive_actions=["Move left."]) == (["cat"], options[1:])
+    assert split_options(["cat", "dog"], "dog") == ([], ["cat", "dog"])
+    with pytest.raises(OptionSplitError, match="ground truth"):
+        split_options(["Move left.", "I cannot tell.", "cat"], "zebra")
 
 
 def test_category_letters_continue_after_the_actions():

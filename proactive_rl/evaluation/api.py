@@ -23,10 +23,11 @@ from proactive_rl.evaluation.oeg import Judge, generate_answers, judge_answers, 
 from proactive_rl.evaluation.policy import HFPolicy, Policy
 from proactive_rl.evaluation.records import RecordStore
 from proactive_rl.evaluation.report import ModelEvaluation, Summary, write_report
-from proactive_rl.evaluation.settings import EvalSettings, as_eval_settings
+from proactive_rl.evaluation.settings import EvalSettings, as_eval_settings, judge_source
 
 log = logging.getLogger(__name__)
 
+TINY_JUDGE_MAX_NEW_TOKENS = 32
 ModelSource = tuple[Any, Any] | Callable[[], tuple[Any, Any]] | Policy
 
 
@@ -295,25 +296,29 @@ def _log_wandb(summary: Summary, settings: EvalSettings) -> None:
         run.summary[key] = value
 
 
+def resolve_judge(settings: EvalSettings, model_family: str | None) -> EvalSettings:
+    """``settings`` with ``judge.name_or_path="auto"`` replaced by the judge it stands for with this model."""
+    source = judge_source(settings.judge, model_family)
+    judge = dataclasses.replace(settings.judge, name_or_path=source)
+    if source == "tiny":  # a random judge rarely stops by itself: a thinking budget would only cost time
+        judge.max_new_tokens = min(judge.max_new_tokens, TINY_JUDGE_MAX_NEW_TOKENS)
+    return dataclasses.replace(settings, judge=judge)
+
+
 def evaluate(cfg: Any) -> Summary:
     """``proactive-rl eval``: evaluate ``cfg.model`` with each adapter of ``cfg.eval.adapters`` on the test split.
 
-    Every path (model folder, adapters, judge folder) is checked before data is prepared or a model loads.
+    Every setting (scenario names, ranges, model folder or hub id, adapters, judge) is checked before data is
+    prepared or a model loads (``proactive_rl.validation``).
     """
-    from proactive_rl.models import as_model_config, check_adapter, load_model_and_processor
-    from proactive_rl.models.loading import check_model_source
+    from proactive_rl.models import as_model_config, load_model_and_processor
+    from proactive_rl.validation import check_eval_config
 
     join_launched_processes()  # `accelerate launch -m proactive_rl.evaluation ...`: episodes split across processes
-    settings = as_eval_settings(cfg.eval)
+    check_eval_config(cfg)
     model_cfg = as_model_config(cfg.model)
-    if model_cfg.name_or_path:
-        check_model_source(model_cfg.name_or_path)
+    settings = resolve_judge(as_eval_settings(cfg.eval), model_cfg.family)
     adapters = dict(settings.adapters or {"base": None})
-    for adapter in adapters.values():
-        if adapter is not None:
-            check_adapter(adapter)
-    if settings.mode == "oeg":
-        check_model_source(settings.judge.name_or_path, "eval.judge.name_or_path")
 
     from proactive_rl.data import prepare_data
     from proactive_rl.models import prepare_model

@@ -12,13 +12,14 @@ from omegaconf import DictConfig
 
 from proactive_rl.config import CONF_DIR, register_configs
 from proactive_rl.evaluation.api import evaluate
+from proactive_rl.validation import exit_on_config_error
 
 register_configs()
 
 
 @hydra.main(config_path=str(CONF_DIR), config_name="eval", version_base="1.3")
 def main(cfg: DictConfig) -> None:
-    evaluate(cfg)
+    exit_on_config_error(lambda: evaluate(cfg))
 
 
 if __name__ == "__main__":

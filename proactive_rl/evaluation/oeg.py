@@ -30,7 +30,7 @@ from typing import Any
 from proactive_rl.evaluation.mcqa import EPISODE_DATA_ERRORS, EpisodeJob, _error_text, _load_image
 from proactive_rl.evaluation.policy import Conversation, InputRejected, Policy
 from proactive_rl.evaluation.records import RecordStore
-from proactive_rl.evaluation.settings import JudgeSettings
+from proactive_rl.evaluation.settings import JudgeSettings, judge_source
 from proactive_rl.prompting import format_oeg, user_message
 
 log = logging.getLogger(__name__)
@@ -138,13 +138,18 @@ def load_judge(settings: JudgeSettings) -> Judge:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    source = judge_source(settings, model_family=None)  # callers that know the model resolve "auto" first
+    if source == "tiny":
+        from proactive_rl.models.tiny_judge import ensure_tiny_judge
+
+        source = str(ensure_tiny_judge())
     dtype = settings.dtype
     if dtype == "auto":
         dtype = "bfloat16" if torch.cuda.is_available() else "float32"
     device = settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = AutoModelForCausalLM.from_pretrained(settings.name_or_path, dtype=getattr(torch, dtype))
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype))
     model.to(device).eval()
-    tokenizer = AutoTokenizer.from_pretrained(settings.name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(source)
     return Judge(model, tokenizer, settings)
 
 

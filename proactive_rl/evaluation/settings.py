@@ -11,13 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MODES = ("mcqa", "oeg")
+PAPER_JUDGE = "Qwen/Qwen3-8B"
 
 
 @dataclass
 class JudgeSettings:
     """The LLM judge of open-ended generation (any chat causal LM; the paper uses Qwen3-8B)."""
 
-    name_or_path: str = "Qwen/Qwen3-8B"  # hub id or local folder of a chat causal LM
+    # hub id or local folder of a chat causal LM; "tiny": the offline stand-in (scores mean nothing);
+    # "auto": "tiny" for the tiny model, else PAPER_JUDGE
+    name_or_path: str = "auto"
     dtype: str = "auto"  # auto | bfloat16 | float16 | float32 (auto = float32 on CPU, bfloat16 on GPU)
     batch_size: int = 8  # judge prompts generated together (left padding)
     max_new_tokens: int = 8192  # thinking + verdict budget (official: 2**15); a cut-off verdict scores 0
@@ -62,6 +65,13 @@ class EvalSettings:
             raise ValueError(f"eval.max_episodes_per_scenario={self.max_episodes_per_scenario} must be >= 1 or null")
         if isinstance(self.judge, dict):
             self.judge = JudgeSettings(**self.judge)
+
+
+def judge_source(judge: JudgeSettings, model_family: str | None) -> str:
+    """What ``judge.name_or_path`` stands for: "tiny", or a hub id / folder ("auto" decided by the model family)."""
+    if judge.name_or_path == "auto":
+        return "tiny" if model_family == "tiny" else PAPER_JUDGE
+    return judge.name_or_path
 
 
 def as_eval_settings(cfg) -> EvalSettings:

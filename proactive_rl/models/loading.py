@@ -15,6 +15,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from proactive_rl.hub import check_source
 from proactive_rl.models.config import ModelConfig, as_model_config
 
 log = logging.getLogger(__name__)
@@ -23,31 +24,11 @@ QWEN_FAMILIES = ("qwen2_5_vl", "qwen2_vl")
 VISION_MODULE_KEYWORDS = ("visual", "vision_tower", "vision_model", "multi_modal_projector", "connector")
 
 
-def looks_local(name_or_path: str) -> bool:
-    """A path rather than a hub id ("owner/name"): absolute, relative with ./ ../ ~, or more than one slash."""
-    return (
-        name_or_path.startswith(("/", "./", "../", "~", "."))
-        or name_or_path.count("/") > 1
-        or (os.sep != "/" and os.sep in name_or_path)
-    )
-
-
-def check_model_source(name_or_path: str, what: str = "model.name_or_path") -> None:
-    """Raise a clear error for a local model folder that does not exist (hub ids are left to the hub)."""
-    path = Path(name_or_path).expanduser()
-    if path.exists():
-        if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"{what}={name_or_path}: folder has no config.json (not a saved model)")
-        return
-    if looks_local(name_or_path):
-        raise FileNotFoundError(f"{what}={name_or_path}: no such model folder")
-
-
-def check_adapter(adapter: str | os.PathLike) -> Path:
+def check_adapter(adapter: str | os.PathLike, key: str = "adapter") -> Path:
     path = Path(adapter).expanduser()
     if not (path / "adapter_config.json").is_file():
         reason = "no such folder" if not path.exists() else "folder has no adapter_config.json"
-        raise FileNotFoundError(f"adapter={adapter}: {reason} (expected a PEFT LoRA adapter saved by training)")
+        raise FileNotFoundError(f"{key}={adapter}: {reason} (expected a PEFT LoRA adapter saved by training)")
     return path
 
 
@@ -68,7 +49,7 @@ def prepare_model(cfg, train_source=None, scenarios: Sequence[str] | None = None
         from proactive_rl.models.tiny import ensure_tiny_model
 
         return str(ensure_tiny_model(cfg, train_source, scenarios))
-    check_model_source(cfg.name_or_path)
+    check_source(cfg.name_or_path, "model.name_or_path")
     return cfg.name_or_path
 
 
@@ -142,7 +123,7 @@ def load_model_and_processor(
         source = adapter_base_model(adapter_path)
     else:
         source = prepare_model(cfg, train_source, scenarios)
-    check_model_source(source, "model path" if path is not None else "model.name_or_path")
+    check_source(source, "model path" if path is not None else "model.name_or_path")
 
     processor = load_processor(cfg, source)
     load_kwargs = {"dtype": resolve_dtype(cfg.dtype, device), "trust_remote_code": cfg.trust_remote_code}
@@ -196,7 +177,7 @@ def merge_adapter(base, adapter_path: str | os.PathLike, out_dir: str | os.PathL
         if not base:
             raise ValueError(f"adapter={adapter_path} records no base model; pass the base checkpoint explicitly")
     if isinstance(base, str | os.PathLike):
-        check_model_source(str(base), "base model")
+        check_source(str(base), "base model")
         cfg = ModelConfig(preset="merge", family="tiny", name_or_path=str(base), freeze_vision=False)
         model, processor = load_model_and_processor(cfg, adapter=adapter_path, path=str(base))
     else:

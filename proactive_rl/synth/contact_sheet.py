@@ -93,12 +93,16 @@ def contact_sheet(root: str | Path, out_png: str | Path, per_scenario: int = 2) 
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="proactive-rl contact-sheet", description=__doc__.splitlines()[0])
     parser.add_argument("--root", required=True, help="a ProactiveBench-Synth folder (holding test/)")
-    parser.add_argument("--out", default="docs/contact_sheet.png")
-    parser.add_argument("--per-scenario", type=int, default=2)
-    args = parser.parse_args(argv)
+    parser.add_argument("--out", default="docs/contact_sheet.png", help="the PNG to write")
+    parser.add_argument("--per-scenario", type=int, default=2, help="episodes shown per scenario")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     print(contact_sheet(args.root, args.out, args.per_scenario))
 
 

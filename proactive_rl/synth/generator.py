@@ -269,7 +269,7 @@ def _save_train_split(rows: list[dict], folder: Path) -> None:
 
 def make_data(cfg: DataConfig, out_dir: str | Path, overwrite: bool = False) -> Path:
     """Generate ProactiveBench-Synth for ``cfg`` into ``out_dir`` (atomically) and return the folder."""
-    _check(cfg)
+    check_generation_settings(cfg)
     out = Path(out_dir)
     if out.exists():
         if not overwrite:
@@ -312,7 +312,8 @@ def make_data(cfg: DataConfig, out_dir: str | Path, overwrite: bool = False) -> 
     return out
 
 
-def _check(cfg: DataConfig) -> None:
+def check_generation_settings(cfg: DataConfig) -> None:
+    """Ranges of the synthetic generation settings (raises ValueError naming each bad key)."""
     problems = []
     if not 64 <= cfg.image_size <= 512:
         problems.append(f"data.image_size={cfg.image_size} (expected 64..512 pixels)")
