@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 import envs
-from proactive_rl.evaluation.mcqa import EpisodeJob, run_mcqa
+from proactive_rl.evaluation import EpisodeJob, run_mcqa
 from proactive_rl.evaluation.metrics import mcqa_metrics
 from proactive_rl.evaluation.policy import HFPolicy
 from proactive_rl.evaluation.records import RecordStore

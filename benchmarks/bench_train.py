@@ -33,6 +33,7 @@ def run(variant: str, steps: int, threads: int) -> dict:
     from proactive_rl.data import load_train_split, prepare_data
     from proactive_rl.grpo import build_grpo_config, build_lora_config, grpo_trainer_class, to_grpo_dataset
     from proactive_rl.models import load_model_and_processor, prepare_model
+    from proactive_rl.models.loading import VISION_MODULE_PATTERN
     from rewards import build as build_rewards
 
     overrides = [f"trainer.max_steps={steps}", "trainer.log_completions=false", "trainer.save_steps=100000"]
@@ -56,7 +57,7 @@ def run(variant: str, steps: int, threads: int) -> dict:
             reward_funcs=funcs,
             args=build_grpo_config(cfg, "outputs/bench_train/ours", [], weights),
             train_dataset=to_grpo_dataset(rows),
-            peft_config=build_lora_config(cfg.peft),
+            peft_config=build_lora_config(cfg.peft, cfg.model.freeze_vision),
             callbacks=[StepClock()],
         )
     else:
@@ -83,7 +84,7 @@ def run(variant: str, steps: int, threads: int) -> dict:
             seed=cfg.seed,
         )
         lora = LoraConfig(r=cfg.peft.r, lora_alpha=cfg.peft.alpha, target_modules="all-linear", task_type="CAUSAL_LM",
-                          exclude_modules=cfg.peft.vision_module_pattern)  # fmt: skip
+                          exclude_modules=VISION_MODULE_PATTERN)  # fmt: skip
         trainer = GRPOTrainer(model=model, processing_class=processor, reward_funcs=funcs, args=args,
                               train_dataset=rows, peft_config=lora, callbacks=[StepClock()])  # fmt: skip
     start = time.perf_counter()

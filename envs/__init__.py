@@ -18,10 +18,10 @@ from pathlib import Path
 from envs.core import EpisodeSummary, ProactiveEnv
 from envs.loading import read_entries
 from envs.matching import TurnOutcome, classify_turn
-from envs.options import NUM_CATEGORIES, OptionSplitError, split_options
+from envs.options import NUM_CATEGORIES, OptionSplitError, infer_scenario, split_options
 from envs.scenarios import SPECS, ScenarioSpec
 
-SCENARIOS: tuple[str, ...] = ("ROD", "VSOD", "MVP-N", "IN-C", "QD", "CIT", "COCO")
+SCENARIOS: tuple[str, ...] = tuple(SPECS)  # in the paper's order: ROD, VSOD, MVP-N, IN-C, QD, CIT, COCO
 OFFICIAL_NAMES: dict[str, str] = {short: SPECS[short].official for short in SCENARIOS}
 
 _BY_NAME = {name.lower(): short for short in SCENARIOS for name in (short, OFFICIAL_NAMES[short])}
@@ -57,6 +57,7 @@ __all__ = [
     "TurnOutcome",
     "canonical_scenario",
     "classify_turn",
+    "infer_scenario",
     "load_entries",
     "make",
     "split_options",

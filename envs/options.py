@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from envs.matching import is_abstain_option
-from envs.scenarios import ACTION_KEYWORDS
+from envs.scenarios import ACTION_KEYWORDS, SCENARIO_INFERENCE_ORDER, SPECS
 
 NUM_CATEGORIES = 4  # categories shown on every turn of every official scenario (the last options)
 
@@ -96,3 +96,21 @@ def split_options(
     if boundary >= len(options):
         raise OptionSplitError(f"no category among the options {options}")
     return options[:boundary], options[boundary:]
+
+
+def infer_scenario(options: Sequence[str]) -> str | None:
+    """The scenario whose intervention wording appears in a displayed option list, or None when none does.
+
+    Only the intervention part is read (a category word may hold a keyword: "triangle" holds "angle"), the
+    abstain option ignored, and the scenarios tried in ``SCENARIO_INFERENCE_ORDER`` with each spec's
+    ``option_keywords``. Turns that show categories only (the last turn of MVP-N, IN-C and QD) match nothing.
+    """
+    try:
+        interventions, _ = split_options(options)
+    except OptionSplitError:
+        return None
+    texts = [text.lower() for text in interventions if not is_abstain_option(text)]
+    for scenario in SCENARIO_INFERENCE_ORDER:
+        if any(keyword in text for text in texts for keyword in SPECS[scenario].option_keywords):
+            return scenario
+    return None

@@ -116,6 +116,11 @@ class ScenarioSpec:
     fix_relative_path: Callable[[str, EpisodeState], str] | None = None
     initial_steps: Callable[[dict], tuple[float, float]] = lambda entry: (0, 0)
     zoom_hint: str | None = None  # COCO: zoom entries get their own hint
+    # words of this scenario's intervention options (lower case) that name it when a row has no scenario column
+    # (``envs.infer_scenario`` tries the scenarios in ``SCENARIO_INFERENCE_ORDER``, first match wins)
+    option_keywords: tuple[str, ...] = ()
+    # OEG: how many leading entries of the open-ended valid-answer list are interventions (official PREDICTION_THR)
+    oeg_intervention_answers: int = 2
 
     def hint_text(self, entry: dict) -> str:
         if self.zoom_hint is not None and "zoom" in entry["direction"]:
@@ -179,6 +184,7 @@ def rod_fix_path(relative: str, state: EpisodeState) -> str:
 
 
 ROD = ScenarioSpec(
+    option_keywords=("to the left", "to the right"),
     short="ROD",
     official="Realistic-Occlusion-Dataset",
     reference_prompt="What type of object is in the image?",
@@ -201,6 +207,8 @@ def vsod_transition(entry: dict, state: EpisodeState, action: str) -> int | None
 
 
 VSOD = ScenarioSpec(
+    option_keywords=("wait for the occlusion",),
+    oeg_intervention_answers=3,
     short="VSOD",
     official="OcclusionDataSet-MM20",
     pre_prompt=VIDEO_PRE_PROMPT,
@@ -234,6 +242,7 @@ def mvpn_transition(entry: dict, state: EpisodeState, action: str) -> int | None
 
 
 MVPN = ScenarioSpec(
+    option_keywords=("rotate", "view", "angle", "orientation", "different"),
     short="MVP-N",
     official="MVP-N",
     hint="Hint: rotating the object could provide a more informative view.",
@@ -259,6 +268,17 @@ def inc_transition(entry: dict, state: EpisodeState, action: str) -> int:
 
 
 INC = ScenarioSpec(
+    option_keywords=(
+        "brightness",
+        "contrast",
+        "saturation",
+        "deblur",
+        "denoise",
+        "compression",
+        "resolution",
+        "artifacts",
+    ),
+    oeg_intervention_answers=1,
     short="IN-C",
     official="ImageNet-C",
     hint="Hint: enhancing the image quality could help with classification.",
@@ -278,6 +298,8 @@ INC = ScenarioSpec(
 # ---- QD --------------------------------------------------------------------------------------------
 
 QD = ScenarioSpec(
+    option_keywords=("details", "drawing", "sketch", "quickdraw"),
+    oeg_intervention_answers=1,
     short="QD",
     official="QuickDraw",
     hint="Hint: Adding more details to the quickdraw could help with classification.",
@@ -319,6 +341,7 @@ def cit_transition(entry: dict, state: EpisodeState, action: str) -> int | float
 
 
 CIT = ScenarioSpec(
+    option_keywords=("wait for the", "rewind the video."),
     short="CIT",
     official="ChangeIt",
     pre_prompt=VIDEO_PRE_PROMPT,
@@ -421,6 +444,7 @@ def coco_crop_box(entry: dict, state: EpisodeState) -> tuple[float, float, float
 
 
 COCO = ScenarioSpec(
+    option_keywords=("camera", "farther"),
     short="COCO",
     official="coco2014",
     hint="Hint: moving the camera could help with classification.",
@@ -440,6 +464,9 @@ COCO = ScenarioSpec(
 
 
 SPECS: dict[str, ScenarioSpec] = {spec.short: spec for spec in (ROD, VSOD, MVPN, INC, QD, CIT, COCO)}
+# VSOD always shows both of its options, CIT drops one at the ends of the video: a rewind or "wait for the ..."
+# without an occlusion is CIT; camera moves are COCO's before ROD's left/right.
+SCENARIO_INFERENCE_ORDER = ("COCO", "ROD", "VSOD", "CIT", "MVP-N", "IN-C", "QD")
 
 
 def listed_interventions(spec: ScenarioSpec, entry: dict) -> list[str]:

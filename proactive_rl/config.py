@@ -8,7 +8,6 @@ model loads. ``compose_train_config`` is the same composition for tests and note
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
@@ -16,11 +15,9 @@ from omegaconf import DictConfig, OmegaConf
 from proactive_rl.data import DataConfig
 from proactive_rl.evaluation import EvalSettings
 from proactive_rl.models import ModelConfig
+from proactive_rl.paths import CONF_DIR, REPO_ROOT  # noqa: F401  (re-exported: entry points and tests use them)
 from proactive_rl.settings import LoggerSettings, LoraSettings, TrainerSettings
 from rewards import RewardConfig
-
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
-REPO_ROOT = CONF_DIR.parent
 
 
 @dataclass

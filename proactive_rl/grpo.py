@@ -7,15 +7,13 @@ build exactly the same trainer arguments.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf
 
 from proactive_rl.settings import LoraSettings, TrainerSettings
-
-# Fields of TrainerSettings that are ours, not GRPOConfig's.
-_OWN_FIELDS = {"extra", "use_cpu"}
 
 
 def check_batch_geometry(trainer: TrainerSettings | DictConfig, num_processes: int) -> None:
@@ -58,8 +56,11 @@ def build_grpo_config(cfg: DictConfig, output_dir: Path, report_to: list[str], r
     )
 
 
-def build_lora_config(settings: LoraSettings | DictConfig):
+def build_lora_config(settings: LoraSettings | DictConfig, freeze_vision: bool = True):
+    """PEFT's LoraConfig; with ``freeze_vision`` (``model.freeze_vision``) no adapter goes on the vision tower."""
     from peft import LoraConfig
+
+    from proactive_rl.models.loading import VISION_MODULE_PATTERN
 
     target = settings.target_modules
     target = OmegaConf.to_container(target) if OmegaConf.is_config(target) else target
@@ -68,7 +69,7 @@ def build_lora_config(settings: LoraSettings | DictConfig):
         lora_alpha=settings.alpha,
         lora_dropout=settings.dropout,
         target_modules=target,
-        exclude_modules=settings.vision_module_pattern if settings.freeze_vision else None,
+        exclude_modules=VISION_MODULE_PATTERN if freeze_vision else None,
         bias=settings.bias,
         use_rslora=settings.use_rslora,
         task_type="CAUSAL_LM",
@@ -132,6 +133,9 @@ def grpo_trainer_class():
     W&B table rejects; as text, the rollout table (with its images column) logs fine.
     """
     from trl import GRPOTrainer
+
+    # TRL 1.16 reads transformers' deprecated `is_gradient_checkpointing` at every step; the warning is not ours to fix
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
 
     class ProactiveGRPOTrainer(GRPOTrainer):
         def log(self, logs, start_time=None):

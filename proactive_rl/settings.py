@@ -1,5 +1,8 @@
 """Typed settings of the config groups the trainer owns: GRPO (`trainer`), LoRA (`peft`), tracking (`logger`).
 
+The defaults are the tiny CPU run's (``conf/trainer/cpu.yaml`` only names itself); the other presets hold what
+differs (``conf/trainer/gpu.yaml``).
+
 Every field maps to one knob of TRL's ``GRPOConfig``, PEFT's ``LoraConfig`` or W&B, under the same name
 where one exists, so the TRL documentation applies as written. Anything ``GRPOConfig`` accepts that is not
 listed here goes through ``trainer.extra`` (checked against ``GRPOConfig`` at startup).
@@ -13,12 +16,12 @@ from typing import Any
 
 @dataclass
 class TrainerSettings:
-    max_steps: int = 60  # optimizer steps of GRPO
+    max_steps: int = 400  # optimizer steps of GRPO
     learning_rate: float = 5e-4  # LoRA learning rate (high, as usual for small adapters)
     lr_scheduler_type: str = "constant_with_warmup"  # transformers scheduler name
     warmup_steps: int = 0  # linear warm-up steps
-    per_device_train_batch_size: int = 8  # completions per device per micro-batch
-    gradient_accumulation_steps: int = 2  # micro-batches per optimizer step
+    per_device_train_batch_size: int = 32  # completions per device per micro-batch (4 prompts x 8 generations)
+    gradient_accumulation_steps: int = 1  # micro-batches per optimizer step
     num_generations: int = 8  # completions per prompt (the GRPO group size)
     steps_per_generation: int | None = None  # reuse one generation batch for this many micro-batches (TRL default)
     num_iterations: int = 1  # policy updates per generation batch (mu in the GRPO paper)
@@ -29,16 +32,17 @@ class TrainerSettings:
     scale_rewards: str = "group"  # group | batch | none: how advantages are normalized
     temperature: float = 1.0  # sampling temperature of rollouts
     top_p: float = 1.0  # nucleus sampling of rollouts
-    max_completion_length: int = 16  # tokens per completion; an MCQA answer is one option
+    max_completion_length: int = 12  # tokens per completion; an MCQA answer is one option
     mask_truncated_completions: bool = False  # drop completions that hit the length limit from the loss
     gradient_checkpointing: bool = False  # trade compute for memory on large models
     bf16: bool = False  # bf16 mixed precision (GPU); the tiny CPU default runs in float32
     use_cpu: bool | None = None  # None = CPU only when no accelerator is visible
     logging_steps: int = 5  # log every N steps (reward components, frac_reward_zero_std, ...)
-    save_steps: int = 20  # checkpoint every N steps (adapter + optimizer + scheduler + RNG)
+    save_steps: int = 200  # checkpoint every N steps (adapter + optimizer + scheduler + RNG)
     save_total_limit: int | None = 2  # keep this many checkpoints
-    log_completions: bool = True  # log a sample of rollouts (with images on W&B) every logging step
-    num_completions_to_print: int | None = 4  # rollouts printed/logged per logging step
+    # rollouts of every logging step go to W&B (with images) and <run_dir>/checkpoints/completions/*.parquet
+    log_completions: bool = True
+    num_completions_to_print: int = 0  # also print N of them to the console as a table (0: keep it quiet)
     dataloader_num_workers: int = 0  # workers for the train dataloader
     use_vllm: bool = False  # generate rollouts with vLLM
     vllm_mode: str = "colocate"  # colocate (same GPUs) | server (`trl vllm-serve` on other GPUs)
@@ -55,10 +59,6 @@ class LoraSettings:
     alpha: int = 32  # LoRA alpha (scaling = alpha / r)
     dropout: float = 0.0  # LoRA dropout
     target_modules: Any = "all-linear"  # "all-linear" or a list of module names / a regex
-    freeze_vision: bool = True  # no adapters on the vision tower or the multimodal projector
-    vision_module_pattern: str = (
-        r".*(visual|vision_tower|vision_model|multi_modal_projector|connector).*"  # what counts as vision
-    )
     use_rslora: bool = False  # rank-stabilized scaling
     bias: str = "none"  # none | all | lora_only
 

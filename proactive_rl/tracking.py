@@ -39,19 +39,20 @@ def setup_tracking(logger: DictConfig, run_dir: Path) -> list[str]:
     return report_to
 
 
-def log_eval_summary(summary) -> None:
-    """Log the evaluation table to the active W&B run, if any."""
+def log_eval_summary(summary, project: str | None = None) -> None:
+    """Log the evaluation table and its headline scalars to the active W&B run (or a new eval run in ``project``)."""
     try:
         import wandb
     except ImportError:
         return
-    if wandb.run is None:
+    run = wandb.run
+    if run is None and project is not None:
+        run = wandb.init(project=project, job_type="eval")
+    if run is None:
         return
-    table = summary.to_wandb_table() if hasattr(summary, "to_wandb_table") else None
-    if table is not None:
-        wandb.run.log({"eval/summary": table})
-    for key, value in getattr(summary, "scalars", {}).items():
-        wandb.run.summary[key] = value
+    run.log({"eval/summary": summary.to_wandb_table()})
+    for key, value in summary.scalars.items():
+        run.summary[key] = value
 
 
 def finish_tracking() -> None:

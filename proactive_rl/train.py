@@ -6,7 +6,7 @@ run's outputs.
 
 Launch (the README lists more):
     proactive-rl train                                   # tiny default: synthetic data, CPU, minutes
-    proactive-rl train experiment=leave_one_out_coco     # hold a scenario out of training
+    proactive-rl train experiment=leave_one_out held_out=COCO   # hold a scenario out of training
     accelerate launch --config_file launch/accelerate/multi_gpu.yaml -m proactive_rl.train \
         model=qwen2_5_vl_3b data=proactivebench trainer=gpu logger.mode=online
 """
@@ -99,7 +99,7 @@ def train(cfg: DictConfig) -> TrainResult:
             reward_funcs=reward_funcs,
             args=args,
             train_dataset=train_set,
-            peft_config=build_lora_config(cfg.peft) if cfg.peft.enabled else None,
+            peft_config=build_lora_config(cfg.peft, cfg.model.freeze_vision) if cfg.peft.enabled else None,
         )
     if state.is_main_process:
         print(f"GRPO on {state.num_processes} process(es), {len(train_set)} rows, run folder {run_dir}", flush=True)

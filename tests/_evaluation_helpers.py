@@ -37,6 +37,7 @@ def tiny_vlm():
 
 def save_tiny_judge(folder: Path) -> Path:
     """The project's tiny offline judge (a random one-layer Qwen3 with the Qwen chat template), saved to ``folder``."""
+    from proactive_rl.evaluation.judge import tiny_judge_corpus
     from proactive_rl.models.tiny_judge import save_tiny_judge as build
 
-    return build(folder)
+    return build(folder, tiny_judge_corpus())

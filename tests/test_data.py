@@ -11,19 +11,16 @@ import pytest
 from _synth_helpers import SMALL, small_synth_root
 
 import envs
+from envs import infer_scenario
 from proactive_rl.data import (
     HUB_TRAIN_ID,
-    MANIFEST,
     DataConfig,
-    config_hash,
-    generation_config,
-    infer_scenario,
     load_train_split,
     prepare_data,
     rebalance_scenarios,
     scenario_shares,
-    synthetic_root,
 )
+from proactive_rl.synth.cache import GENERATOR_VERSION, MANIFEST, config_hash, generation_config, synthetic_root
 
 
 def test_default_root_is_named_by_the_generation_fields_only():
@@ -32,9 +29,7 @@ def test_default_root_is_named_by_the_generation_fields_only():
     assert config_hash(replace(base, num_workers=7, train_scenarios=["ROD"])) == config_hash(base)
     for change in ({"seed": 1}, {"train_rows": 10}, {"image_size": 56}, {"informative_ratio": 0.3}):
         assert config_hash(replace(base, **change)) != config_hash(base)
-    # partial rows name a new folder; without them the folder keeps the name it had before the field existed
-    assert config_hash(replace(base, partial_ratio=0.25)) != config_hash(base)
-    assert "partial_ratio" not in generation_config(base)
+    assert generation_config(base)["generator_version"] == GENERATOR_VERSION
 
 
 def test_default_split_holds_out_cit_and_coco():

@@ -305,8 +305,8 @@ def test_missing_adapter_fails_before_any_work(tmp_path):
 
     from proactive_rl.data import DataConfig
     from proactive_rl.evaluation import evaluate
-    from proactive_rl.validation import ConfigError
     from proactive_rl.models import ModelConfig
+    from proactive_rl.validation import ConfigError
 
     missing = tmp_path / "runs/x/adapter"
     cfg = OmegaConf.structured(

@@ -16,8 +16,8 @@ try:
 except ModuleNotFoundError:  # tests/ made a package: the helpers live at tests.parity
     from tests.parity.cases import INSTALL_HINT, official_python
 
-from proactive_rl.evaluation.oeg import (
-    INTERVENTION_ANSWERS,
+from envs.scenarios import SPECS
+from proactive_rl.evaluation.judge import (
     judge_messages,
     judge_template,
     parse_verdict,
@@ -117,17 +117,11 @@ def test_reply_with_braces_is_inserted_verbatim():
     assert user.endswith("use {curly} braces {0}")
 
 
-def test_thresholds_cover_every_scenario():
-    import envs
-
-    assert set(INTERVENTION_ANSWERS) == set(envs.SCENARIOS)
-
-
 def test_matches_official_judge_protocol():
     official = _official()
     assert judge_template("system") == official.SYSTEM_PROMPT
     assert judge_template("user") == official.USER_PROMPT
-    assert official.PREDICTION_THR == INTERVENTION_ANSWERS
+    assert official.PREDICTION_THR == {short: spec.oeg_intervention_answers for short, spec in SPECS.items()}
     for scenario, answers, output, _, _ in RECORDED:
         reply = visible_reply(output)
         expected = official.parse_judge_prediction(answers, reply, scenario)

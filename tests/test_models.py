@@ -31,6 +31,7 @@ from proactive_rl.models.bootstrap import (
     collate_supervised,
     cumulated_row_weights,
     encode_prompt,
+    intervention_options,
     scenario_row_weights,
 )
 from proactive_rl.models.config import tiny_config_dict
@@ -399,11 +400,12 @@ def test_scenario_weights_set_each_scenarios_share_of_recognition_examples():
     )
 
 
-def test_category_options_need_an_abstain_option_then_categories():
+def test_bootstrap_reads_options_in_any_official_order():
     assert category_options(ROD_OPTIONS) == ROD_OPTIONS[3:]
-    with pytest.raises(ValueError, match="abstain option"):
-        category_options(["Move left.", "cat", "dog"])
-    with pytest.raises(ValueError, match="abstain option"):
+    shuffled = [ROD_OPTIONS[2], ROD_OPTIONS[0], ROD_OPTIONS[1], *ROD_OPTIONS[3:]]  # abstain first
+    assert category_options(shuffled) == ROD_OPTIONS[3:]
+    assert intervention_options(shuffled) == ROD_OPTIONS[:2]
+    with pytest.raises(ValueError, match="no category"):
         category_options(["cat", "dog", "I cannot tell."])
 
 

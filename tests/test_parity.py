@@ -2,8 +2,8 @@
 
 The official code runs in a Python 3.12 interpreter (``PROACTIVEBENCH_PYTHON``, else
 ``.cache/pb312/bin/python``, else ``/tmp/pb312/bin/python``) in one subprocess for all episodes. Every
-turn compares image path, frame pixels and size (after the COCO crop), prompt, options and the two
-verdicts; every episode compares termination, correctness, turn count, the max-turn flag and the
+turn compares image path, frame pixels and size (after the COCO crop), prompt, options, the two verdicts,
+and the rewards' verdicts on the train row the turn would be written as; every episode compares termination, correctness, turn count, the max-turn flag and the
 open-ended answer string. Episodes on which the official code crashes are counted separately; ours must
 run them to a sane end (``play_ours`` would raise otherwise). Run with ``-s`` to see the figures, or
 ``tests/parity/report.py``.

@@ -274,11 +274,13 @@ def test_abstain_options_are_never_valid_interventions():
 # --- the default combination -------------------------------------------------------------------------------
 
 
-def test_default_config_matches_default_yaml():
-    import yaml
+def test_default_reward_group_is_the_schema_default():
+    from omegaconf import OmegaConf
 
-    loaded = yaml.safe_load((CONF_REWARD / "default.yaml").read_text())
-    assert loaded == {k: v for k, v in vars(RewardConfig()).items()}
+    from proactive_rl.config import compose_train_config
+
+    composed = OmegaConf.to_container(compose_train_config(["reward=default"]).reward)
+    assert composed == vars(RewardConfig())
 
 
 def test_on_an_ambiguous_frame_asking_beats_guessing_and_abstaining():

@@ -25,7 +25,7 @@ from proactive_rl.synth import make_data
 from proactive_rl.synth.corruptions import corrupt_image
 from proactive_rl.synth.drawing import CATEGORIES
 from proactive_rl.synth.generator import oracle_deltas
-from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, PARTIAL, make_inc
+from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, make_inc
 
 try:
     from parity.cases import INSTALL_HINT, official_python
@@ -170,26 +170,27 @@ def test_train_rows_record_which_intervention_brings_the_answer_closer(root):
     assert set(gaining_position) == {0, 1}, gaining_position
 
 
-def test_partial_rows_show_a_partly_visible_object_and_keep_the_other_rows(tmp_path):
-    """data.partial_ratio takes rows from the ambiguous share (never MVP-N's, which has no partial frame);
-    informative rows stay where they were, and a partial row lists the way to the clear frame as gaining."""
-    config = DataConfig(seed=4, test_per_scenario=1, train_rows=56, num_workers=1)
-    plain = load_train_split(make_data(config, tmp_path / "plain") / "train")
-    mixed = load_train_split(
-        make_data(DataConfig(**{**config.__dict__, "partial_ratio": 0.25}), tmp_path / "mixed") / "train"
-    )
-    assert plain["state"].count(PARTIAL) == 0
-    partial = [i for i, state in enumerate(mixed["state"]) if state == PARTIAL]
-    assert 0 < len(partial) <= 0.25 * len(mixed) + 7  # rounding per scenario
-    assert {mixed[i]["scenario"] for i in partial} <= {"ROD", "VSOD", "IN-C", "QD", "CIT", "COCO"}  # MVP-N has none
-    for before, after in zip(plain["state"], mixed["state"], strict=True):
-        assert (before == INFORMATIVE) == (after == INFORMATIVE)
-        assert after != PARTIAL or before == AMBIGUOUS
-    row = mixed[partial[0]]
-    assert row["proactive_actions"] and max(d["value"] for d in row["qwen_delta"]) == 1.0
-    with pytest.raises(ValueError, match="data.partial_ratio=0.6"):
-        make_data(DataConfig(**{**config.__dict__, "partial_ratio": 0.6}), tmp_path / "bad")
-    assert not (tmp_path / "bad").exists()
+def test_train_rows_come_in_official_option_orders_and_are_judged_as_the_environment_judges():
+    """Half the train episodes show interventions and the abstain option shuffled (as official data may); every
+    row's split is the environment's, and a ROD first-turn row scores no category (categories_scored=false)."""
+    from envs.matching import is_abstain_option
+    from rewards.answers import classify, make_question
+
+    rows = load_train_split(small_synth_root() / "train")
+    abstain_not_last = 0
+    for row in rows:
+        actions = row["options"][: len(row["options"]) - 4]
+        abstain_not_last += bool(actions) and not is_abstain_option(actions[-1])
+        question = make_question(
+            row["options"], row["proactive_actions"], row["ground_truth"], None, row["categories_scored"]
+        )
+        assert question is not None and list(question.actions) == actions, row["options"]
+        truth = classify(row["ground_truth"], question).kind
+        assert truth == ("correct" if row["categories_scored"] else "wrong")
+    assert abstain_not_last > 0
+    unscored = [row for row in rows if not row["categories_scored"]]
+    assert unscored and {row["scenario"] for row in unscored} == {"ROD"}
+    assert all(row["state"] != "informative" for row in unscored)
 
 
 def test_oracle_deltas_gain_only_for_the_best_intervention():

@@ -16,7 +16,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from proactive_rl.config import REPO_ROOT, compose_train_config
+from proactive_rl.config import compose_train_config
+from proactive_rl.paths import REPO_ROOT
 from proactive_rl.train import train
 
 
@@ -27,24 +28,12 @@ def shared_dirs(tmp_path_factory) -> dict[str, Path]:
 
 
 def small_overrides(shared: dict[str, Path], run_dir: Path, *extra: str) -> list[str]:
+    """``debug=smoke`` (conf/debug/smoke.yaml) with the run folder and the caches of this test session."""
     return [
+        "debug=smoke",
         f"run_dir={run_dir}",
         f"data.root={shared['data']}",
-        "data.test_per_scenario=2",
-        "data.train_rows=56",
         f"model.tiny.cache_dir={shared['models']}",
-        "model.tiny.bootstrap_steps=100",
-        "model.tiny.bootstrap_lr=1e-3",
-        "model.tiny.bootstrap_eval_size=4",
-        "trainer.max_steps=2",
-        "trainer.per_device_train_batch_size=4",
-        "trainer.num_generations=4",
-        "trainer.logging_steps=1",
-        "trainer.save_steps=1",
-        "trainer.max_completion_length=6",
-        "logger=none",
-        "evaluate_base=false",
-        "evaluate_after=false",
         *extra,
     ]
 
@@ -94,7 +83,7 @@ def test_resume_continues_from_last_checkpoint(shared_dirs, tmp_path):
 
 
 def test_resume_without_checkpoint_names_the_folder(shared_dirs, tmp_path):
-    with pytest.raises(FileNotFoundError, match="checkpoint"):
+    with pytest.raises(ValueError, match="resume=True: no checkpoints folder in run_dir=.*empty"):
         train(compose_train_config(small_overrides(shared_dirs, tmp_path / "empty", "resume=true")))
 
 

@@ -1,13 +1,18 @@
 """Evaluation on ProactiveBench: batched multi-turn MCQA, open-ended generation with an LLM judge, reports.
 
-``evaluate_policy`` (one model), ``compare_runs`` (the base-vs-fine-tuned report), ``evaluate_models``
-(both, for models given as objects or loaders) and ``evaluate(cfg)`` (``proactive-rl eval``).
+Entry points (``api.py``): ``evaluate_policy`` (one model), ``compare_runs`` (the base-vs-fine-tuned report),
+``evaluate_models`` (both, for models given as objects or loaders) and ``evaluate(cfg)`` (``proactive-rl
+eval``). Modules, one job each: ``engine`` plays episodes (shared with training), ``jobs`` lists what a setting
+plays, ``mcqa`` and ``oeg`` (+ ``judge``) are the two protocols, ``records`` the resumable JSONL, ``metrics``
+and ``report`` the scores and tables.
 """
 
-from proactive_rl.evaluation.api import compare_runs, evaluate, evaluate_models, evaluate_policy, setting_name
-from proactive_rl.evaluation.mcqa import EpisodeJob, play_episodes, run_mcqa
+from proactive_rl.evaluation.api import compare_runs, evaluate, evaluate_models, evaluate_policy
+from proactive_rl.evaluation.engine import EpisodeJob, episode_record, play_episodes
+from proactive_rl.evaluation.jobs import setting_name
+from proactive_rl.evaluation.judge import Judge, judge_messages, load_judge, parse_verdict, visible_reply
+from proactive_rl.evaluation.mcqa import run_mcqa
 from proactive_rl.evaluation.metrics import OUTCOME_KINDS, OEGMetrics, ScenarioMetrics, mcqa_metrics, oeg_metrics
-from proactive_rl.evaluation.oeg import Judge, judge_messages, load_judge, parse_verdict, visible_reply
 from proactive_rl.evaluation.policy import (
     AbstainPolicy,
     Conversation,
@@ -45,6 +50,7 @@ __all__ = [
     "evaluate",
     "evaluate_models",
     "evaluate_policy",
+    "episode_record",
     "judge_messages",
     "load_judge",
     "mcqa_metrics",

@@ -1,156 +1,26 @@
-"""Batched multi-turn MCQA: many episodes in flight, one batched ``generate`` per turn over all of them.
+"""Multi-turn MCQA, the paper's main metric: play every test episode with the policy, then the reference pass.
 
-The official loop plays one episode at a time (build the conversation, generate, evaluate, repeat until
-the environment stops). Here a pool of ``batch_size`` live episodes advances together: each round asks
-the policy once for every live episode's next answer, steps every environment with its answer, records
-episodes that ended and refills their slots from the queue, which runs across scenarios so the batch stays
-full to the end. Each episode sees exactly the conversation the sequential loop would build, so with a
-deterministic policy the per-episode outcomes are the same as one at a time (a test checks this).
-
-An episode whose image cannot be loaded, or whose input the policy rejects, is recorded with ``error`` set
-and excluded from scoring; the run continues.
+Episodes are played by the shared engine (``engine.play_episodes``); their records go to a resumable
+``RecordStore`` per model and setting. The reference pass shows the clear frame with the categories only,
+so ``ref acc`` measures recognition apart from asking.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
-from proactive_rl.evaluation.policy import Conversation, InputRejected, Policy
+from proactive_rl.evaluation.engine import EpisodeJob, play_episodes
+from proactive_rl.evaluation.jobs import env_factory, records_for, run_settings, setting_name
+from proactive_rl.evaluation.metrics import mcqa_metrics
+from proactive_rl.evaluation.policy import Policy
 from proactive_rl.evaluation.records import RecordStore
-from proactive_rl.prompting import format_mcqa, user_message
+from proactive_rl.evaluation.report import ModelEvaluation
+from proactive_rl.evaluation.settings import EvalSettings
 
 log = logging.getLogger(__name__)
-
-# Errors that mean "this episode's data is unusable" (missing or corrupted image file); anything else is a bug.
-EPISODE_DATA_ERRORS: tuple[type[Exception], ...] = (OSError, SyntaxError, ValueError)
-MAX_TURNS_GUARD = 200  # an environment that never ends is a bug; stop the episode rather than hang
-
-
-@dataclass(frozen=True)
-class EpisodeJob:
-    """One episode to play: a benchmark entry of a scenario."""
-
-    scenario: str
-    entry: dict
-
-    @property
-    def id(self) -> str:
-        return str(self.entry["id"])
-
-
-@dataclass
-class _LiveEpisode:
-    job: EpisodeJob
-    env: Any
-    observation: dict
-    messages: list[dict] = field(default_factory=list)  # earlier turns (history mode only)
-    images: list[Any] = field(default_factory=list)
-    turns: list[dict] = field(default_factory=list)
-
-    def conversation(self, history: bool) -> Conversation:
-        text = format_mcqa(self.observation["prompt"], self.observation["options"])
-        image = self.observation["image"]
-        current = user_message(text, num_images=1)
-        if history:
-            return Conversation([*self.messages, current], [*self.images, image], self.observation, self.env)
-        return Conversation([current], [image], self.observation, self.env)
-
-    def remember(self, conversation: Conversation, answer: str) -> None:
-        self.messages = [*conversation.messages, {"role": "assistant", "content": [{"type": "text", "text": answer}]}]
-        self.images = list(conversation.images)
-
-
-def _load_image(observation: dict) -> None:
-    """Force decoding now so a truncated file fails here, inside the episode's error handling."""
-    image = observation.get("image")
-    if image is None:
-        raise OSError(f"no image in the observation (path {observation.get('image_path')!r})")
-    if hasattr(image, "load"):
-        image.load()
-
-
-def _error_text(error: Exception) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-def episode_record(job: EpisodeJob, turns: list[dict], info: dict | None, error: str | None) -> dict:
-    """The JSONL line of a finished (or failed) episode."""
-    episode = (info or {}).get("episode") or {}
-    num_turns = len(turns)
-    return {
-        "id": job.entry["id"],
-        "scenario": job.scenario,
-        "kinds": [turn["kind"] for turn in turns],
-        "answers": [turn["answer"] for turn in turns],
-        "options": [turn["option"] for turn in turns],
-        "correct": bool(episode.get("correct", False)) if error is None else False,
-        "num_turns": int(episode.get("num_turns", num_turns)) if error is None else num_turns,
-        "hit_max_turns": bool(episode.get("hit_max_turns", False)),
-        "error": error,
-    }
-
-
-def play_episodes(
-    policy: Policy,
-    jobs: Iterable[EpisodeJob],
-    make_env: Callable[[EpisodeJob], Any],
-    batch_size: int,
-    history: bool = False,
-) -> Iterator[dict]:
-    """Play ``jobs`` with up to ``batch_size`` episodes in flight; yield each record as its episode ends."""
-    queue = deque(jobs)
-    live: list[_LiveEpisode] = []
-    while queue or live:
-        while queue and len(live) < batch_size:
-            job = queue.popleft()
-            try:
-                env = make_env(job)
-                observation, _ = env.reset()
-                _load_image(observation)
-            except EPISODE_DATA_ERRORS as error:
-                yield episode_record(job, [], None, f"reset failed: {_error_text(error)}")
-                continue
-            live.append(_LiveEpisode(job, env, observation))
-        if not live:
-            continue
-
-        conversations = [episode.conversation(history) for episode in live]
-        replies = policy.generate(conversations)
-        if len(replies) != len(conversations):
-            raise RuntimeError(f"policy returned {len(replies)} replies for {len(conversations)} conversations")
-
-        still_live: list[_LiveEpisode] = []
-        for episode, conversation, reply in zip(live, conversations, replies, strict=True):
-            if isinstance(reply, InputRejected):
-                yield episode_record(episode.job, episode.turns, None, reply.reason)
-                continue
-            try:
-                observation, _, terminated, truncated, info = episode.env.step(reply)
-            except EPISODE_DATA_ERRORS as error:
-                yield episode_record(episode.job, episode.turns, None, f"step failed: {_error_text(error)}")
-                continue
-            outcome = info["outcome"]
-            episode.turns.append({"answer": reply, "kind": outcome.kind, "option": outcome.option})
-            if terminated or truncated:
-                yield episode_record(episode.job, episode.turns, info, None)
-                continue
-            if len(episode.turns) >= MAX_TURNS_GUARD:
-                yield episode_record(episode.job, episode.turns, None, f"no end after {MAX_TURNS_GUARD} turns")
-                continue
-            try:
-                _load_image(observation)
-            except EPISODE_DATA_ERRORS as error:
-                yield episode_record(episode.job, episode.turns, None, f"image failed: {_error_text(error)}")
-                continue
-            if history:
-                episode.remember(conversation, reply)
-            episode.observation = observation
-            still_live.append(episode)
-        live = still_live
 
 
 def run_mcqa(
@@ -178,3 +48,29 @@ def run_mcqa(
             log.warning("%s %s: episode error: %s", record["scenario"], record["id"], record["error"])
     wait_for_everyone()  # every process reads the complete records next
     return played
+
+
+def evaluate_mcqa(
+    policy: Policy,
+    settings: EvalSettings,
+    test_root: Path,
+    scenarios: list[str],
+    jobs: list[EpisodeJob],
+    output_dir: str | Path,
+    label: str,
+    model_id: str | None,
+) -> ModelEvaluation:
+    """The proactive pass (and, with ``settings.reference``, the reference pass) of one policy."""
+    setting = setting_name(settings)
+    store = RecordStore(output_dir, f"{label}/{setting}", run_settings(settings, test_root, model_id), settings.resume)
+    make_env = env_factory(test_root, settings.hint, False)
+    played = run_mcqa(policy, jobs, make_env, store, settings.batch_size, settings.history)
+    log.info("%s %s: %d episodes played (%d resumed)", label, setting, played, len(jobs) - played)
+    metrics = {s: mcqa_metrics(s, records_for(store, jobs, s)) for s in scenarios}
+    reference = None
+    if settings.reference:
+        reference_settings = run_settings(settings, test_root, model_id, hint=False, history=False, reference=True)
+        reference_store = RecordStore(output_dir, f"{label}/reference", reference_settings, settings.resume)
+        run_mcqa(policy, jobs, env_factory(test_root, False, True), reference_store, settings.batch_size, False)
+        reference = {s: mcqa_metrics(s, records_for(reference_store, jobs, s)) for s in scenarios}
+    return ModelEvaluation(label, "mcqa", setting, scenarios, metrics, reference, store.directory)

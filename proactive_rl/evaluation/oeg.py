@@ -1,163 +1,30 @@
-"""Open-ended generation (OEG) with an LLM judge, following the official ProactiveBench protocol.
-
-The model answers one turn without options. A chat LLM (Qwen3-8B in the paper, any chat causal LM here)
-gets the question, the list of valid answers (interventions first, then the category) and the reply, and
-writes one 0/1 per valid answer on its last line. The judge's text is read after its last ``</think>``;
-the last run of comma-separated 0/1 digits in it is the verdict, which must have one digit per valid
-answer, otherwise the sample scores 0 everywhere (as officially). The first k digits are interventions
-(k per scenario below): ps = any of them, cp = any of the rest, agg = ps or cp.
-
-The judge's system and user prompts define the metric, so they are kept word for word as released in
-the official package (``proactivebench/open_ended_gen.py``, v0.1.1, MIT), stored as data in
-``templates/oeg_judge_system.txt`` and ``templates/oeg_judge_user.txt``. The valid-answer list is shown
-to the judge as Python prints a list of strings, as officially.
+"""Open-ended generation (OEG), the official protocol: one turn without options, graded by an LLM judge.
 
 Generation and judging are two resumable stages (``<model>/<setting>-answers/<scenario>.jsonl`` then
-``<model>/<setting>/<scenario>.jsonl``), so the judge can be loaded once after every model has answered.
+``<model>/<setting>/<scenario>.jsonl``), so that several models can answer first and the judge (``judge.py``)
+be loaded once to grade them all (``evaluate_models``); ``evaluate_oeg`` runs both stages for one model.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import random
-import re
+import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-from proactive_rl.evaluation.mcqa import EPISODE_DATA_ERRORS, EpisodeJob, _error_text, _load_image
+from proactive_rl.evaluation.engine import EPISODE_DATA_ERRORS, EpisodeJob, error_text, load_image
+from proactive_rl.evaluation.jobs import env_factory, records_for, run_settings, setting_name
+from proactive_rl.evaluation.judge import Judge, judge_messages, load_judge, parse_verdict, visible_reply
+from proactive_rl.evaluation.metrics import oeg_metrics
 from proactive_rl.evaluation.policy import Conversation, InputRejected, Policy
 from proactive_rl.evaluation.records import RecordStore
-from proactive_rl.evaluation.settings import JudgeSettings, judge_source
+from proactive_rl.evaluation.report import ModelEvaluation
+from proactive_rl.evaluation.settings import EvalSettings
 from proactive_rl.prompting import format_oeg, user_message
 
 log = logging.getLogger(__name__)
-
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-
-# Leading entries of the valid-answer list that are interventions, per scenario (official PREDICTION_THR).
-INTERVENTION_ANSWERS = {"ROD": 2, "VSOD": 3, "MVP-N": 2, "IN-C": 1, "QD": 1, "CIT": 2, "COCO": 2}
-
-_VERDICT_RUN = re.compile(r"[01](?:\s*,\s*[01])*")
-THINK_END = "</think>"
-
-
-@cache
-def judge_template(name: str) -> str:
-    text = (TEMPLATES / f"oeg_judge_{name}.txt").read_text(encoding="utf-8")
-    return text[:-1] if text.endswith("\n") else text
-
-
-def valid_answer_list(valid_answers: str) -> list[str]:
-    """The list shown to the judge: comma-separated pieces, trimmed, with periods removed."""
-    return [piece.strip().replace(".", "") for piece in valid_answers.split(",")]
-
-
-def judge_messages(prompt: str, valid_answers: str, reply: str) -> list[dict]:
-    """System + user chat messages asking the judge to grade ``reply`` against the valid answers."""
-    user = judge_template("user").format(
-        user_prompt=prompt, correct_answers=valid_answer_list(valid_answers), generated_answer=reply
-    )
-    return [{"role": "system", "content": judge_template("system")}, {"role": "user", "content": user}]
-
-
-def visible_reply(judge_output: str) -> str:
-    """The judge's reply without its thinking: what follows the last ``</think>`` (all of it when absent)."""
-    position = judge_output.rfind(THINK_END)
-    visible = judge_output[position + len(THINK_END) :] if position >= 0 else judge_output
-    return visible.strip("\n")
-
-
-@dataclass(frozen=True)
-class JudgeVerdict:
-    flags: list[int] | None  # one 0/1 per valid answer; None when the judge's output is unusable
-    ps: int  # a valid intervention was suggested
-    cp: int  # the right category was named
-    agg: int  # either
-
-    @property
-    def malformed(self) -> bool:
-        return self.flags is None
-
-
-def parse_verdict(scenario: str, valid_answers: str, judge_reply: str) -> JudgeVerdict:
-    """Score a judge reply (thinking already removed); unusable replies score 0, as officially."""
-    runs = _VERDICT_RUN.findall(judge_reply)
-    expected = sum(1 for piece in valid_answers.split(",") if piece.strip())
-    if not runs:
-        return JudgeVerdict(None, 0, 0, 0)
-    flags = [int(digit) for digit in (piece.strip() for piece in runs[-1].split(",")) if digit]
-    if len(flags) != expected:
-        return JudgeVerdict(None, 0, 0, 0)
-    split = INTERVENTION_ANSWERS[scenario]
-    ps, cp = int(any(flags[:split])), int(any(flags[split:]))
-    return JudgeVerdict(flags, ps, cp, int(ps or cp))
-
-
-class Judge:
-    """A chat causal LM that grades batches of judge conversations (left padding, one ``generate`` per batch)."""
-
-    def __init__(self, model: Any, tokenizer: Any, settings: JudgeSettings | None = None) -> None:
-        self.model = model
-        self.tokenizer = tokenizer
-        self.settings = settings or JudgeSettings()
-
-    def generate(self, conversations: Sequence[list[dict]]) -> list[str]:
-        import torch
-
-        texts = [
-            self.tokenizer.apply_chat_template(
-                messages, tokenize=False, add_generation_prompt=True, enable_thinking=self.settings.enable_thinking
-            )
-            for messages in conversations
-        ]
-        previous_side = self.tokenizer.padding_side
-        self.tokenizer.padding_side = "left"
-        try:
-            inputs = self.tokenizer(texts, padding=True, return_tensors="pt", add_special_tokens=False)
-        finally:
-            self.tokenizer.padding_side = previous_side
-        inputs = inputs.to(self.model.device)
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        sampling = {} if self.settings.do_sample else {"temperature": None, "top_p": None, "top_k": None}
-        with torch.inference_mode():
-            output = self.model.generate(
-                **inputs,
-                max_new_tokens=self.settings.max_new_tokens,
-                do_sample=self.settings.do_sample,
-                pad_token_id=pad,
-                **sampling,
-            )
-        return self.tokenizer.batch_decode(output[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True)
-
-
-def load_judge(settings: JudgeSettings) -> Judge:
-    """Load the judge named by ``settings.name_or_path`` (hub id or local folder) with its tokenizer."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    source = judge_source(settings, model_family=None)  # callers that know the model resolve "auto" first
-    if source == "tiny":
-        from proactive_rl.models.tiny_judge import ensure_tiny_judge
-
-        source = str(ensure_tiny_judge())
-    dtype = settings.dtype
-    if dtype == "auto":
-        dtype = "bfloat16" if torch.cuda.is_available() else "float32"
-    device = settings.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype))
-    model.to(device).eval()
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    return Judge(model, tokenizer, settings)
-
-
-def oeg_jobs(scenario: str, entries: list[dict], samples: int, seed: int) -> list[EpisodeJob]:
-    """The official OEG subset: the entries shuffled by ``random.seed(seed)``, the first ``samples`` kept."""
-    shuffled = list(entries)
-    random.Random(seed).shuffle(shuffled)
-    return [EpisodeJob(scenario, entry) for entry in shuffled[:samples]]
 
 
 def generate_answers(
@@ -169,6 +36,10 @@ def generate_answers(
     hint: bool,
 ) -> int:
     """Stage 1: one open-ended reply per job, appended to ``store`` (the answers store of a tag)."""
+    from proactive_rl.distributed import process_rank_and_count
+
+    if process_rank_and_count()[1] > 1:
+        raise NotImplementedError("OEG evaluation runs in one process: start it without `accelerate launch`")
     pending = store.pending(jobs)
     for start in range(0, len(pending), batch_size):
         ready: list[tuple[EpisodeJob, Conversation, str]] = []
@@ -176,10 +47,10 @@ def generate_answers(
             try:
                 env = make_env(job)
                 observation, _ = env.reset()
-                _load_image(observation)
+                load_image(observation)
                 valid_answers = env.open_ended_answers()
             except EPISODE_DATA_ERRORS as error:
-                store.append(job.scenario, _answer_record(job, "", "", None, f"reset failed: {_error_text(error)}"))
+                store.append(job.scenario, _answer_record(job, "", "", None, f"reset failed: {error_text(error)}"))
                 continue
             prompt = format_oeg(observation["prompt"], hint=hint)
             conversation = Conversation([user_message(prompt, 1)], [observation["image"]], observation, env)
@@ -234,3 +105,88 @@ def judge_answers(judge: Judge, answers: RecordStore, judged: RecordStore, scena
                 )
                 count += 1
     return count
+
+
+def _answers_store(settings: EvalSettings, test_root: Path, output_dir, label: str, model_id) -> RecordStore:
+    return RecordStore(
+        output_dir, f"{label}/{setting_name(settings)}-answers", run_settings(settings, test_root, model_id),
+        settings.resume,
+    )  # fmt: skip
+
+
+def _judged_store(settings: EvalSettings, test_root: Path, output_dir, label: str, model_id) -> RecordStore:
+    judge = settings.judge
+    extra = {"judge": judge.name_or_path, "judge_max_new_tokens": judge.max_new_tokens}
+    extra |= {"judge_thinking": judge.enable_thinking, "judge_do_sample": judge.do_sample}
+    return RecordStore(
+        output_dir, f"{label}/{setting_name(settings)}", run_settings(settings, test_root, model_id, **extra),
+        settings.resume,
+    )  # fmt: skip
+
+
+def generate_stage(
+    policy: Policy, settings: EvalSettings, test_root: Path, jobs: list[EpisodeJob], output_dir, label: str, model_id
+) -> None:
+    """Stage 1 for one model: its answers (judgements of answers about to be replaced are dropped)."""
+    judged = Path(output_dir) / label / setting_name(settings)
+    if not settings.resume and judged.exists():
+        shutil.rmtree(judged)
+    answers = _answers_store(settings, test_root, output_dir, label, model_id)
+    generate_answers(policy, jobs, env_factory(test_root, False, False), answers, settings.batch_size, settings.hint)
+
+
+def judge_stage(
+    settings: EvalSettings,
+    test_root: Path,
+    scenarios: list[str],
+    jobs: list[EpisodeJob],
+    output_dir,
+    label: str,
+    model_id,
+    judge: Callable[[], Judge],
+) -> ModelEvaluation:
+    """Stage 2 for one model: grade its answers not yet judged (``judge`` is called only if some are pending)."""
+    resumed = dataclasses.replace(settings, resume=True)  # keep the answers of stage 1
+    answers = _answers_store(resumed, test_root, output_dir, label, model_id)
+    judged = _judged_store(settings, test_root, output_dir, label, model_id)
+    pending = any(
+        str(record["id"]) not in judged.done_ids(s) for s in scenarios for record in records_for(answers, jobs, s)
+    )
+    if pending:
+        judge_answers(judge(), answers, judged, scenarios)
+    metrics = {s: oeg_metrics(s, records_for(judged, jobs, s)) for s in scenarios}
+    return ModelEvaluation(label, "oeg", setting_name(settings), scenarios, metrics, None, judged.directory)
+
+
+def evaluate_oeg(
+    policy: Policy,
+    settings: EvalSettings,
+    test_root: Path,
+    scenarios: list[str],
+    jobs: list[EpisodeJob],
+    output_dir,
+    label: str,
+    model_id,
+    judge: Judge | Callable[[], Judge] | None = None,
+) -> ModelEvaluation:
+    """Both stages for one model; the judge is loaded from ``settings.judge`` when not given."""
+    generate_stage(policy, settings, test_root, jobs, output_dir, label, model_id)
+    return judge_stage(
+        settings, test_root, scenarios, jobs, output_dir, label, model_id, judge_loader(judge, settings)
+    )
+
+
+def judge_loader(judge: Judge | Callable[[], Judge] | None, settings: EvalSettings) -> Callable[[], Judge]:
+    """A callable returning the judge: the one given, or one loaded (once) from ``settings.judge``."""
+    if isinstance(judge, Judge):
+        return lambda: judge
+    if callable(judge):
+        return judge
+    loaded: list[Judge] = []
+
+    def load() -> Judge:
+        if not loaded:
+            loaded.append(load_judge(settings.judge))
+        return loaded[0]
+
+    return load

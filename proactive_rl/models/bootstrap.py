@@ -49,6 +49,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from envs.matching import is_abstain_option, judge
+from envs.options import split_options
 from proactive_rl.models.config import TinyModelConfig
 from proactive_rl.prompting import format_mcqa, user_message
 
@@ -100,17 +101,9 @@ def answer_option_text(answer: str, options: Sequence[str]) -> str:
     return answer
 
 
-def _abstain_split(options: Sequence[str]) -> tuple[list[str], list[str]]:
-    """(interventions, categories) of a ProactiveBench option list: the options before and after its abstain one."""
-    abstain = [index for index, option in enumerate(options) if is_abstain_option(option)]
-    if not abstain or abstain[-1] == len(options) - 1:
-        raise ValueError(f"bootstrap: option list without an abstain option followed by categories: {options!r}")
-    return list(options[: abstain[0]]), list(options[abstain[-1] + 1 :])
-
-
 def category_options(options: Sequence[str]) -> list[str]:
-    """The category options of a ProactiveBench option list: the ones after its abstain option."""
-    return _abstain_split(options)[1]
+    """The category options of a ProactiveBench option list (the shared splitter: the last four)."""
+    return split_options(options)[1]
 
 
 # The question of capability examples: asked on an ambiguous frame, with the interventions as the only options.
@@ -118,8 +111,8 @@ CAPABILITY_QUESTION = "Which action would help you tell what the object is?"
 
 
 def intervention_options(options: Sequence[str]) -> list[str]:
-    """The intervention options of a ProactiveBench option list: the ones before its abstain option."""
-    return _abstain_split(options)[0]
+    """The intervention options of a ProactiveBench option list, in display order, without the abstain option."""
+    return [option for option in split_options(options)[0] if not is_abstain_option(option)]
 
 
 def capability_row_weights(rows, indices: Sequence[int], weighting: str) -> list[float] | None:

@@ -117,7 +117,7 @@ class ModelConfig:
     max_pixels: int | None = None  # Qwen-VL image processor upper bound on pixels per image; None = checkpoint's
     padding_side: str = "left"  # batched generation needs left padding
     trust_remote_code: bool = False  # only the -hf / native transformers checkpoints are supported
-    freeze_vision: bool = True  # fine-tuning leaves the vision tower untouched
+    freeze_vision: bool = True  # no LoRA adapters on the vision tower or projector, and no gradient through them
     tiny: TinyModelConfig = field(default_factory=TinyModelConfig)  # used only when family == "tiny"
 
     def __post_init__(self) -> None:

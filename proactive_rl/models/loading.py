@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 QWEN_FAMILIES = ("qwen2_5_vl", "qwen2_vl")
 VISION_MODULE_KEYWORDS = ("visual", "vision_tower", "vision_model", "multi_modal_projector", "connector")
+VISION_MODULE_PATTERN = r".*(" + "|".join(VISION_MODULE_KEYWORDS) + r").*"  # the same, as PEFT's exclude_modules
 
 
 def check_adapter(adapter: str | os.PathLike, key: str = "adapter") -> Path:

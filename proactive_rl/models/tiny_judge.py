@@ -18,12 +18,11 @@ JUDGE_VERSION = 1
 BUILD_INFO = "tiny_judge.json"
 
 
-def save_tiny_judge(folder: str | Path, seed: int = 0) -> Path:
-    """Build the tiny judge into ``folder`` (model, tokenizer, chat template)."""
+def save_tiny_judge(folder: str | Path, corpus: list[str], seed: int = 0) -> Path:
+    """Build the tiny judge into ``folder`` (model, a tokenizer trained on ``corpus``, the chat template)."""
     import torch
     from transformers import Qwen3Config, Qwen3ForCausalLM
 
-    from proactive_rl.evaluation.oeg import judge_template
     from proactive_rl.models.tiny_build import (
         QWEN_CHAT_TEMPLATE,
         QWEN_SPECIAL_TOKENS,
@@ -32,7 +31,6 @@ def save_tiny_judge(folder: str | Path, seed: int = 0) -> Path:
     )
 
     folder = Path(folder)
-    corpus = [judge_template("system"), "1,0,0 0,1 <think> </think> Move the camera"]
     tokenizer = _fast_tokenizer(
         train_tokenizer(corpus, 300, QWEN_SPECIAL_TOKENS, seed),
         QWEN_CHAT_TEMPLATE,
@@ -61,14 +59,14 @@ def save_tiny_judge(folder: str | Path, seed: int = 0) -> Path:
     return folder
 
 
-def ensure_tiny_judge(cache_dir: str | Path | None = None) -> Path:
-    """The cached tiny judge folder, built (atomically) on first use."""
+def ensure_tiny_judge(corpus: list[str], cache_dir: str | Path | None = None) -> Path:
+    """The cached tiny judge folder, built (atomically) on first use with a tokenizer trained on ``corpus``."""
     from proactive_rl.models.tiny import default_cache_dir
 
     target = Path(cache_dir or default_cache_dir()) / f"tiny-judge-v{JUDGE_VERSION}"
     if (target / BUILD_INFO).is_file():
         return target
     with staged_folder(target, BUILD_INFO) as staging:
-        save_tiny_judge(staging)
+        save_tiny_judge(staging, corpus)
         (staging / BUILD_INFO).write_text(json.dumps({"version": JUDGE_VERSION}) + "\n")
     return target

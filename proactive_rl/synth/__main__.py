@@ -9,7 +9,8 @@ import argparse
 import json
 import time
 
-from proactive_rl.data import DataConfig, synthetic_root
+from proactive_rl.data import DataConfig
+from proactive_rl.synth.cache import synthetic_root
 from proactive_rl.synth.generator import make_data
 
 

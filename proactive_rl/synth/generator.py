@@ -22,22 +22,26 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
-import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 import envs
 from envs.matching import is_abstain_option
-from proactive_rl.data import GENERATOR_VERSION, MANIFEST, DataConfig, generation_config
+from proactive_rl.staging import staged_folder
+from proactive_rl.synth.cache import GENERATOR_VERSION, MANIFEST, generation_config
+
+if TYPE_CHECKING:
+    from proactive_rl.data import DataConfig
 from proactive_rl.prompting import format_mcqa, user_message
 from proactive_rl.synth.drawing import CATEGORIES
-from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, MAKERS, PARTIAL
+from proactive_rl.synth.scenarios import AMBIGUOUS, INFORMATIVE, MAKERS
 
 SPLIT_CODES = {"test": 0, "train": 1}
+SHUFFLED_ORDER_SHARE = 0.5  # train episodes whose interventions and abstain option are shown in a random order
 ENTRY_KEY_ORDER = ("id", "image_template", "first_image", "num_images", "reference_image", "prompt", "options")
 NEUTRAL_CONFIDENCE = 0.25  # qwen_conf / llava_conf: a uniform guess over the four categories (not computed)
 # qwen_delta / llava_delta stand-in: the real split records a base model's confidence change per intervention;
@@ -90,7 +94,22 @@ def make_episode(job: tuple) -> dict:
     entry["answer"] = answer
     entry.update(fields)
     entry["synth"] = {**episode.synth_record(), "split": split, "index": index, "content_sha256": content.hexdigest()}
+    if split == "train":
+        entry["options"] = _display_order(entry["options"], seed, scenario, index)
     return entry
+
+
+def _display_order(options: list[str], seed: int, scenario: str, index: int) -> list[str]:
+    """Half of the train episodes show their interventions and abstain option in a random order.
+
+    The official data lists them in any order (the abstain option is not always last), and rows written from
+    such turns are what the rewards and the splitter must judge right; the default training sees both. A stream
+    of its own, so the drawings stay as they were. Test episodes keep the order their maker gives.
+    """
+    rng = np.random.default_rng([seed, SPLIT_CODES["train"], envs.SCENARIOS.index(scenario), index, 2**31 + 5])
+    if rng.random() >= SHUFFLED_ORDER_SHARE:
+        return options
+    return [options[int(i)] for i in rng.permutation(len(options))]
 
 
 def _jobs(cfg: DataConfig, split: str, scenario: str, count: int, ids: list[int], folder: Path) -> list[tuple]:
@@ -164,22 +183,14 @@ def _row_turn(entry: dict, state: str) -> int:
     return int(rng.choice(turns))
 
 
-def _row_states(scenario: str, entries: list[dict], informative_ratio: float, partial_ratio: float, seed: int):
-    """Which frame each train episode's row shows: informative, partial (object partly visible) or ambiguous.
-
-    ``informative_ratio`` of the episodes show their informative frame; ``partial_ratio`` of them (drawn from
-    the rest, among episodes that have a partial frame: MVP-N has none) a partial one; the others an ambiguous one.
-    """
+def _row_states(scenario: str, entries: list[dict], informative_ratio: float, seed: int):
+    """Which frame each train episode's row shows: ``informative_ratio`` of them their informative frame, the
+    others an ambiguous one."""
     code = envs.SCENARIOS.index(scenario)
     rng = np.random.default_rng([seed, SPLIT_CODES["train"], code, 2**31 + 2])
     states = [AMBIGUOUS] * len(entries)
     for index in rng.permutation(len(entries))[: round(len(entries) * informative_ratio)]:
         states[index] = INFORMATIVE
-    if partial_ratio > 0:  # its own stream: partial_ratio=0 leaves the earlier splits byte-identical
-        candidates = [i for i, e in enumerate(entries) if states[i] == AMBIGUOUS and PARTIAL in e["synth"]["states"]]
-        picks = np.random.default_rng([seed, SPLIT_CODES["train"], code, 2**31 + 3]).permutation(candidates)
-        for index in picks[: round(len(entries) * partial_ratio)]:
-            states[int(index)] = PARTIAL
     return states
 
 
@@ -197,13 +208,15 @@ def play_to_turn(scenario: str, entry: dict, root: Path, turn: int):
     return env, obs
 
 
-def train_rows(
-    entries: dict[str, list[dict]], root: Path, informative_ratio: float, seed: int, partial_ratio: float = 0.0
-) -> list[dict]:
-    """One HF-schema row per train episode, showing its informative, a partial or an ambiguous frame."""
+def train_rows(entries: dict[str, list[dict]], root: Path, informative_ratio: float, seed: int) -> list[dict]:
+    """One HF-schema row per train episode, showing its informative or an ambiguous frame.
+
+    ``categories_scored`` is false where the environment scores every category wrong (ROD's first turn), so the
+    rewards grant nothing the environment would not.
+    """
     rows = []
     for scenario, scenario_entries in entries.items():
-        row_states = _row_states(scenario, scenario_entries, informative_ratio, partial_ratio, seed)
+        row_states = _row_states(scenario, scenario_entries, informative_ratio, seed)
         for entry, state in zip(scenario_entries, row_states, strict=True):
             informative = state == INFORMATIVE
             turn = _row_turn(entry, state)
@@ -226,6 +239,7 @@ def train_rows(
                     "llava_delta": delta,
                     "scenario": scenario,
                     "state": state,
+                    "categories_scored": bool(env.correct_categories()),
                 }
             )
             assert not any(is_abstain_option(a) for a in actions)
@@ -253,6 +267,7 @@ def train_features():
             "llava_delta": delta,
             "scenario": datasets.Value("string"),
             "state": datasets.Value("string"),
+            "categories_scored": datasets.Value("bool"),
         }
     )
 
@@ -275,16 +290,12 @@ def make_data(cfg: DataConfig, out_dir: str | Path, overwrite: bool = False) -> 
         if not overwrite:
             raise FileExistsError(f"{out} already exists; pass overwrite=True (--overwrite) or choose another folder")
     started = time.perf_counter()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if staging.exists():
-        shutil.rmtree(staging)
-    try:
+    with staged_folder(out, MANIFEST, replace=overwrite) as staging:
         workers = max(1, int(cfg.num_workers))
         with ProcessPoolExecutor(workers) if workers > 1 else _NoPool() as pool:
             test = _draw_split(cfg, "test", staging / "test", pool)
             episodes = _draw_split(cfg, "train", staging / "train_episodes", pool)
-        rows = train_rows(episodes, staging / "train_episodes", cfg.informative_ratio, cfg.seed, cfg.partial_ratio)
+        rows = train_rows(episodes, staging / "train_episodes", cfg.informative_ratio, cfg.seed)
         _save_train_split(rows, staging / "train")
         manifest = {
             "format": "ProactiveBench-Synth",
@@ -297,18 +308,6 @@ def make_data(cfg: DataConfig, out_dir: str | Path, overwrite: bool = False) -> 
         }
         manifest["generation_seconds"] = round(time.perf_counter() - started, 1)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-        if out.exists() and overwrite:
-            shutil.rmtree(out)
-        try:
-            staging.rename(out)
-        except OSError:
-            if not (out / MANIFEST).is_file():
-                raise
-            # another process generated the same folder meanwhile; same config, same bytes: keep theirs
-            shutil.rmtree(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out
 
 
@@ -319,10 +318,6 @@ def check_generation_settings(cfg: DataConfig) -> None:
         problems.append(f"data.image_size={cfg.image_size} (expected 64..512 pixels)")
     if not 0.0 <= cfg.informative_ratio <= 1.0:
         problems.append(f"data.informative_ratio={cfg.informative_ratio} (expected a fraction in [0, 1])")
-    if not 0.0 <= cfg.partial_ratio <= 1.0 - cfg.informative_ratio:
-        problems.append(
-            f"data.partial_ratio={cfg.partial_ratio} (expected a fraction in [0, 1 - data.informative_ratio])"
-        )
     if cfg.test_per_scenario < 1:
         problems.append(f"data.test_per_scenario={cfg.test_per_scenario} (expected >= 1)")
     if cfg.train_rows < 0:

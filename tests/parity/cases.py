@@ -393,6 +393,12 @@ def play_ours(case: Case, root: str, rng: random.Random) -> None:
             "prompt": obs["prompt"],
             "options": obs["options"],
             "image": image_digest(obs["image"]),
+            "row": {  # the train row this turn would be written as (no categories column, as on the hub)
+                "options": obs["options"],
+                "proactive_actions": valid,
+                "ground_truth": env.answer,
+                "categories_scored": bool(env.correct_categories()),
+            },
         }
         if case.scenario == "COCO" and not case.reference:
             before = [text for text in case.entry["options"] if text not in obs["options"]]
@@ -498,6 +504,19 @@ def official_image(turn: dict) -> list | str:
     return image_digest(image)
 
 
+def reward_verdicts(row: dict, answer: str) -> tuple[str, str] | None:
+    """How the rewards judge ``answer`` on the train row written from a turn: (intervention, category) verdicts."""
+    from rewards.answers import classify, make_question
+
+    question = make_question(
+        row["options"], row["proactive_actions"], row["ground_truth"], None, row["categories_scored"]
+    )
+    if question is None:
+        return None
+    outcome = classify(answer, question)
+    return outcome.action.verdict, outcome.category.verdict
+
+
 @dataclass
 class Comparison:
     mismatches: list[str] = field(default_factory=list)
@@ -513,6 +532,13 @@ def compare(case: Case, official: dict) -> Comparison:
         for key in keys:
             if key in theirs and mine[key] != theirs[key]:
                 result.mismatches.append(f"{label} turn {index}: {key} ours={mine[key]!r} official={theirs[key]!r}")
+        if "action_verdict" in theirs and not case.reference:
+            rewarded = reward_verdicts(mine["row"], case.answers[index])
+            if rewarded != (theirs["action_verdict"], theirs["category_verdict"]):
+                result.mismatches.append(
+                    f"{label} turn {index}: reward verdicts {rewarded} official "
+                    f"{(theirs['action_verdict'], theirs['category_verdict'])} for {case.answers[index]!r}"
+                )
         expected = official_image(theirs)
         if expected == "inverted crop box":
             result.official_raised = result.official_raised or "ValueError: inverted crop box (Pillow)"
