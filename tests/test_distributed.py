@@ -165,7 +165,8 @@ def test_two_process_backend_trains_saves_and_agrees_with_ddp(launched, backend)
             assert sharded["sharded"] == 0, f"{backend} should keep full parameters: {sharded}"
     assert records[0]["trainable_fingerprint"] == records[1]["trainable_fingerprint"], "ranks disagree on weights"
     if backend == "fsdp2":  # no in-place evaluation: the run says how to evaluate it
-        assert f"proactive-rl eval '+eval.adapters.fine-tuned={run_dir / 'adapter'}'" in launched.stdout[backend]
+        hint = f"proactive-rl eval '+eval.adapters.fine-tuned={(run_dir / 'adapter').resolve()}'"
+        assert hint in launched.stdout[backend]
     assert records[0]["trainable_tensors"] > 0
 
     state = json.loads((run_dir / "checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())
