@@ -75,7 +75,7 @@ def run(variant: str, steps: int, threads: int) -> dict:
             loss_type=t.loss_type,
             beta=t.beta,
             bf16=False,  # TRL's defaults would pick bf16 autocast and checkpointing: not what we compare
-            gradient_checkpointing=False,
+            activation_checkpointing=False,
             reward_weights=weights,
             use_cpu=True,
             report_to="none",

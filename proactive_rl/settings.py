@@ -34,7 +34,9 @@ class TrainerSettings:
     top_p: float = 1.0  # nucleus sampling of rollouts
     max_completion_length: int = 12  # tokens per completion; an MCQA answer is one option
     mask_truncated_completions: bool = False  # drop completions that hit the length limit from the loss
-    gradient_checkpointing: bool = False  # trade compute for memory on large models
+    activation_checkpointing: bool = (
+        False  # recompute activations in the backward pass: memory for compute (large models)
+    )
     bf16: bool = False  # bf16 mixed precision (GPU); the tiny CPU default runs in float32
     use_cpu: bool | None = None  # None = CPU only when no accelerator is visible
     logging_steps: int = 5  # log every N steps (reward components, frac_reward_zero_std, ...)

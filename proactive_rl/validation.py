@@ -118,6 +118,15 @@ def _check_data(problems: _Problems, cfg: DictConfig, train: bool) -> None:
         test_root = cfg.data.test_root
         if not test_root or not Path(test_root).expanduser().is_dir():
             problems.add("data.test_root", test_root, "expected the folder holding the official *_preprocessed.jsonl")
+        elif evaluated is not None:
+            import envs
+
+            wanted = {f"{envs.OFFICIAL_NAMES[s]}_preprocessed.jsonl" for s in _scenarios(_Problems(), "", evaluated)}
+            missing = sorted(name for name in wanted if not (Path(test_root).expanduser() / name).is_file())
+            if missing:
+                problems.add(
+                    "data.test_root", test_root, f"lacks {', '.join(missing)} (needed by data.eval_scenarios)"
+                )
         if train:
             source = cfg.data.train_source
             if not source:

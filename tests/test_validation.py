@@ -32,6 +32,7 @@ BAD_SETTINGS = [
     (["peft.alpha=0"], "peft.alpha=0: expected a number in (0, inf]"),
     (["data.informative_ratio=1.5"], "data.informative_ratio=1.5"),
     (["data.name=proactivebench", "data.test_root=/nonexistent/pb"], "data.test_root='/nonexistent/pb'"),
+    (["data.name=proactivebench", "data.test_root=/tmp"], "data.test_root='/tmp': lacks ChangeIt_preprocessed.jsonl"),
     (["model.name_or_path=/nonexistent/model"], "model.name_or_path=/nonexistent/model: no such folder"),
     (["model=qwen2_5_vl_3b"], "model.name_or_path=Qwen/Qwen2.5-VL-3B-Instruct: not a local folder, not in the hub"),
     (["eval=oeg", "eval.judge.name_or_path=Org/NoSuchJudge"], "eval.judge.name_or_path=Org/NoSuchJudge"),
