@@ -3,7 +3,8 @@
 #   bash launch/setup.sh          # what `proactive-rl train` needs
 #   bash launch/setup.sh --dev    # + pytest/ruff/hypothesis/deepspeed, the official proactivebench package in a
 #                                 #   Python 3.12 venv (.cache/pb312) that the parity test drives as its oracle,
-#                                 #   and DeepSpeed's CPU collectives op prebuilt in .cache/torch_extensions
+#                                 #   Debian's chromium (apt-get) for the episode browser's test, and DeepSpeed's
+#                                 #   CPU collectives op prebuilt in .cache/torch_extensions
 # Environment: PYTHON (interpreter for .venv, default python3.11 or python3), TORCH_SPEC (default pins the
 # release this project is tested with; set e.g. TORCH_SPEC="torch torchvision" to keep your cluster's build).
 set -euo pipefail
@@ -41,6 +42,24 @@ if $dev && [ ! -x .cache/pb312/bin/python ]; then
         .cache/pb312/bin/python -m pip install --quiet --no-deps proactivebench==0.1.1
     else
         echo "WARNING: no Python 3.12 found: the parity test against the official proactivebench package will be SKIPPED." >&2
+    fi
+fi
+# The episode browser's test opens episodes.html in headless Chromium (Debian/Ubuntu package `chromium`).
+install_chromium() {
+    local sudo_cmd=""
+    if [ "$(id -u)" -ne 0 ]; then
+        command -v sudo >/dev/null 2>&1 || return 1
+        sudo_cmd="sudo -n"
+    fi
+    command -v apt-get >/dev/null 2>&1 || return 1
+    $sudo_cmd apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 && return 0
+    $sudo_cmd apt-get update >/dev/null 2>&1 && $sudo_cmd apt-get install -y --no-install-recommends chromium >/dev/null 2>&1
+}
+if $dev && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    if install_chromium; then
+        echo "installed chromium for the episode browser test"
+    else
+        echo "WARNING: could not apt-get install chromium: the episode browser test will be SKIPPED." >&2
     fi
 fi
 if $dev; then

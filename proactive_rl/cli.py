@@ -76,6 +76,30 @@ def _merge_adapter(argv: list[str]) -> None:
     print(merge_adapter(args.adapter, args.out))
 
 
+def _browse_parser() -> argparse.ArgumentParser:
+    from proactive_rl.evaluation.browser import build_parser
+
+    return build_parser()
+
+
+def _browse(argv: list[str]) -> None:
+    from proactive_rl.evaluation.browser import main
+
+    main(argv)
+
+
+def _report_parser() -> argparse.ArgumentParser:
+    from proactive_rl.study import build_parser
+
+    return build_parser()
+
+
+def _report(argv: list[str]) -> None:
+    from proactive_rl.study import main
+
+    main(argv)
+
+
 COMMANDS: dict[str, Command] = {
     command.name: command
     for command in (
@@ -103,6 +127,18 @@ COMMANDS: dict[str, Command] = {
             "merge a LoRA adapter into its base model for export",
             _merge_adapter,
             _merge_adapter_parser,
+        ),
+        Command(
+            "browse",
+            "(re)build eval/episodes.html: every episode turn by turn, with the frames the model saw",
+            _browse,
+            _browse_parser,
+        ),
+        Command(
+            "report",
+            "one table over finished train runs: mean ± std over seeds, trained vs held-out gains",
+            _report,
+            _report_parser,
         ),
     )
 }

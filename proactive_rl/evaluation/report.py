@@ -205,6 +205,10 @@ def write_report(
     from proactive_rl.evaluation.plots import write_plots
 
     files.update(write_plots(evaluations, output, train_scenarios))
+    if evaluations and evaluations[0].mode == "mcqa":
+        from proactive_rl.evaluation.browser import write_browser_beside_report
+
+        files.update(write_browser_beside_report([e.directory for e in evaluations if e.directory], output))
     return Summary(evaluations, train_scenarios, markdown, _scalars(evaluations), files)
 
 
