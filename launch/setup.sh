@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Creates (or updates) the project's virtual environment in .venv: torch + torchvision, then this project.
 #   bash launch/setup.sh          # what `proactive-rl train` needs
-#   bash launch/setup.sh --dev    # + pytest/ruff/hypothesis, and the official proactivebench package in a
+#   bash launch/setup.sh --dev    # + pytest/ruff/hypothesis/deepspeed, the official proactivebench package in a
 #                                 #   Python 3.12 venv (.cache/pb312) that the parity test drives as its oracle,
-#                                 #   and Debian's chromium (apt-get) for the episode browser's test
+#                                 #   Debian's chromium (apt-get) for the episode browser's test, and DeepSpeed's
+#                                 #   CPU collectives op prebuilt in .cache/torch_extensions
 # Environment: PYTHON (interpreter for .venv, default python3.11 or python3), TORCH_SPEC (default pins the
 # release this project is tested with; set e.g. TORCH_SPEC="torch torchvision" to keep your cluster's build).
 set -euo pipefail
@@ -60,5 +61,15 @@ if $dev && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browse
     else
         echo "WARNING: could not apt-get install chromium: the episode browser test will be SKIPPED." >&2
     fi
+fi
+if $dev; then
+    # DeepSpeed on CPU processes compiles its shared-memory collectives op on first use (minutes); build it
+    # once here, in the folder the tests point TORCH_EXTENSIONS_DIR to (tests/conftest.py).
+    TORCH_EXTENSIONS_DIR="$PWD/.cache/torch_extensions" .venv/bin/python -c '
+from deepspeed.accelerator import get_accelerator
+builder = get_accelerator().create_op_builder("ShareMemCommBuilder")
+if builder is not None and builder.is_compatible():
+    builder.load(verbose=False)
+' >/dev/null
 fi
 echo "ready: $(.venv/bin/python --version), torch $(.venv/bin/python -c 'import torch; print(torch.__version__)')"

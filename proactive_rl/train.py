@@ -46,6 +46,13 @@ def train(cfg: DictConfig) -> TrainResult:
     from transformers import set_seed
 
     from proactive_rl.data import prepare_data, rebalance_scenarios, scenario_shares, train_episodes_root
+    from proactive_rl.distributed import (
+        check_launch_precision,
+        count_sharded,
+        evaluates_in_place,
+        fsdp_on_cpu_processes,
+        record_backend,
+    )
     from proactive_rl.episodes import EpisodeComponent, episode_settings, episode_trainer_class, load_episode_starts
     from proactive_rl.folds import grpo_rows
     from proactive_rl.grpo import build_grpo_config, build_lora_config, grpo_trainer_class, to_grpo_dataset
@@ -57,6 +64,7 @@ def train(cfg: DictConfig) -> TrainResult:
     use_cpu = cfg.trainer.use_cpu if cfg.trainer.use_cpu is not None else not torch.cuda.is_available()
     state = PartialState(cpu=use_cpu)  # on CPU, processes started by torchrun join over gloo
     check_train_config(cfg, state.num_processes)  # every setting, before anything is read, built or written
+    check_launch_precision(cfg.trainer)  # the accelerate launch config's mixed precision vs trainer.bf16
     run_dir = Path(cfg.run_dir).resolve()
     reward_funcs, reward_weights = build_rewards(cfg.reward)
     episode = episode_settings(cfg) if cfg.trainer.rollout == "episode" else None  # checked above
@@ -86,24 +94,28 @@ def train(cfg: DictConfig) -> TrainResult:
         cfg.data.train_scenarios,
     )
 
+    # The trainer arguments exist before the model loads, so DeepSpeed ZeRO-3 partitions it while loading.
+    report_to = setup_tracking(cfg.logger, run_dir)
+    args = build_grpo_config(cfg, run_dir / "checkpoints", report_to, reward_weights)
     model, processor = load_model_and_processor(cfg.model, path=model_path)
+    sharding_at_load = count_sharded(model)
     evaluations: dict[str, object] = {}
     if cfg.evaluate_base and state.num_processes == 1:
         evaluations["base"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="base")
 
-    report_to = setup_tracking(cfg.logger, run_dir)
     if episode is None:
         trainer_class = grpo_trainer_class()
     else:
         trainer_class = functools.partial(episode_trainer_class(), episode=episode)
-    trainer = trainer_class(
-        model=model,
-        processing_class=processor,
-        reward_funcs=reward_funcs,
-        args=build_grpo_config(cfg, run_dir / "checkpoints", report_to, reward_weights),
-        train_dataset=train_set,
-        peft_config=build_lora_config(cfg.peft, cfg.model.freeze_vision) if cfg.peft.enabled else None,
-    )
+    with fsdp_on_cpu_processes():
+        trainer = trainer_class(
+            model=model,
+            processing_class=processor,
+            reward_funcs=reward_funcs,
+            args=args,
+            train_dataset=train_set,
+            peft_config=build_lora_config(cfg.peft, cfg.model.freeze_vision) if cfg.peft.enabled else None,
+        )
     if state.is_main_process:
         print(f"GRPO on {state.num_processes} process(es), {len(train_set)} rows, run folder {run_dir}", flush=True)
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
@@ -112,22 +124,25 @@ def train(cfg: DictConfig) -> TrainResult:
     trainer.save_model(str(adapter_dir))
     if state.is_main_process:
         processor.save_pretrained(str(adapter_dir))
+    record_backend(trainer, run_dir, sharding_at_load)
 
     summary = None
-    if cfg.evaluate_after and state.num_processes == 1:
+    if cfg.evaluate_after and evaluates_in_place(trainer, cfg.eval.mode):
+        from trl.models import unwrap_model_for_generation
+
         from proactive_rl.evaluation import compare_runs
 
-        evaluations["fine-tuned"] = _evaluate(
-            cfg, trainer.model, processor, paths.test_root, run_dir, tag="fine-tuned"
-        )
-        summary = compare_runs(
-            evaluations, train_scenarios=list(cfg.data.train_scenarios), output_dir=run_dir / "eval"
-        )
-        print(summary.markdown)
-        print(_learning_line(evaluations, list(cfg.data.train_scenarios)))
-        log_eval_summary(summary)
+        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model:  # ZeRO-3: gathered
+            evaluations["fine-tuned"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="fine-tuned")
+        if state.is_main_process:
+            summary = compare_runs(
+                evaluations, train_scenarios=list(cfg.data.train_scenarios), output_dir=run_dir / "eval"
+            )
+            print(summary.markdown)
+            print(_learning_line(evaluations, list(cfg.data.train_scenarios)))
+            log_eval_summary(summary)
     elif cfg.evaluate_after and state.is_main_process:
-        print(f"Multi-process run: evaluate with `proactive-rl eval adapter={adapter_dir}`.")
+        print(f"Evaluate this run with `proactive-rl eval '+eval.adapters.fine-tuned={adapter_dir}'`.")
     if state.is_main_process:
         finish_tracking()
     accuracy = {

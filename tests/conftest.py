@@ -7,6 +7,7 @@ the default ``-m 'not gpu'`` in pyproject.toml and reported at the end of the ru
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -14,6 +15,10 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.pop("WANDB_API_KEY", None)  # tests never reach W&B servers
+# DeepSpeed's CPU collectives op, compiled once by `launch/setup.sh --dev` (a JIT build costs minutes per cache).
+os.environ.setdefault(
+    "TORCH_EXTENSIONS_DIR", str(Path(__file__).resolve().parent.parent / ".cache" / "torch_extensions")
+)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from proactive_rl.distributed import is_main_process, join_launched_processes
 from proactive_rl.evaluation.jobs import all_jobs, as_policy, canonical_scenarios
 from proactive_rl.evaluation.judge import Judge
 from proactive_rl.evaluation.mcqa import evaluate_mcqa
@@ -116,6 +117,8 @@ def evaluate_models(
             evaluations[label] = judge_stage(
                 settings, test_root, scenarios, jobs, output_dir, name, model_id, shared_judge
             )
+    if not is_main_process():  # under `accelerate launch` the main process writes the report
+        return Summary(list(evaluations.values()), list(train_scenarios or []), "", {}, {})
     summary = compare_runs(evaluations, output_dir, train_scenarios)
     if settings.wandb:
         from proactive_rl.tracking import log_eval_summary
@@ -153,6 +156,7 @@ def evaluate(cfg: Any) -> Summary:
     from proactive_rl.models import as_model_config, load_model_and_processor
     from proactive_rl.validation import check_eval_config
 
+    join_launched_processes()  # `accelerate launch -m proactive_rl.evaluation ...`: episodes split across processes
     check_eval_config(cfg)
     model_cfg = as_model_config(cfg.model)
     settings = resolve_judge(as_eval_settings(cfg.eval), model_cfg.family)
@@ -187,5 +191,6 @@ def evaluate(cfg: Any) -> Summary:
     summary = evaluate_models(
         models, settings, paths.test_root, scenarios, settings.output_dir, train_scenarios, model_ids
     )
-    print(summary.markdown)
+    if is_main_process():
+        print(summary.markdown)
     return summary

@@ -31,14 +31,22 @@ def run_mcqa(
     batch_size: int,
     history: bool = False,
 ) -> int:
-    """Play the jobs not yet in ``store`` and append their records; return how many episodes were played."""
+    """Play the jobs not yet in ``store`` and append their records; return how many episodes were played.
+
+    Under several processes (``accelerate launch``) each plays a share; the main process writes all records.
+    """
+    from proactive_rl.distributed import is_main_process, play_sharded, wait_for_everyone
+
     pending = store.pending(jobs)
     played = 0
-    for record in play_episodes(policy, pending, make_env, batch_size, history):
-        store.append(record["scenario"], record)
+    writer = is_main_process()
+    for record in play_sharded(pending, lambda share: play_episodes(policy, share, make_env, batch_size, history)):
+        if writer:
+            store.append(record["scenario"], record)
         played += 1
-        if record["error"]:
+        if record["error"] and writer:
             log.warning("%s %s: episode error: %s", record["scenario"], record["id"], record["error"])
+    wait_for_everyone()  # every process reads the complete records next
     return played
 
 

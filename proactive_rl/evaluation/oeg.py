@@ -36,6 +36,10 @@ def generate_answers(
     hint: bool,
 ) -> int:
     """Stage 1: one open-ended reply per job, appended to ``store`` (the answers store of a tag)."""
+    from proactive_rl.distributed import process_rank_and_count
+
+    if process_rank_and_count()[1] > 1:
+        raise NotImplementedError("OEG evaluation runs in one process: start it without `accelerate launch`")
     pending = store.pending(jobs)
     for start in range(0, len(pending), batch_size):
         ready: list[tuple[EpisodeJob, Conversation, str]] = []

@@ -147,7 +147,8 @@ class HFPolicy:
         self.model.eval()  # a model handed over by the trainer may still be in training mode (dropout, no cache)
         try:
             with torch.inference_mode():
-                output = self.model.generate(**inputs, generation_config=config)
+                # Each process plays its own episodes (never in step with the others), with whole weights.
+                output = self.model.generate(**inputs, generation_config=config, synced_gpus=False)
         finally:
             self.model.train(was_training)
         sequences = self.on_generated(inputs, output)

@@ -25,12 +25,16 @@ class RecordStore:
     """The JSONL files of one tag (one model x one setting) under ``output_dir``."""
 
     def __init__(self, output_dir: str | Path, tag: str, run_settings: dict[str, Any], resume: bool = True) -> None:
+        from proactive_rl.distributed import is_main_process, main_process_first
+
         self.directory = Path(output_dir) / tag
         self.tag = tag
-        if not resume and self.directory.exists():
-            shutil.rmtree(self.directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        self._check_settings(run_settings)
+        with main_process_first():  # under several processes, the others find the folder the main one made
+            if is_main_process():
+                if not resume and self.directory.exists():
+                    shutil.rmtree(self.directory)
+                self.directory.mkdir(parents=True, exist_ok=True)
+            self._check_settings(run_settings)
 
     def _check_settings(self, run_settings: dict[str, Any]) -> None:
         path = self.directory / "run.json"
