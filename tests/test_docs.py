@@ -20,7 +20,8 @@ from proactive_rl.cli import main as cli_main
 from proactive_rl.config import compose_train_config
 
 REPO = Path(__file__).resolve().parent.parent
-DOCS = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
+# the experiments log records commands as they were run on the commit it names: history, not instructions
+DOCS = [REPO / "README.md", *sorted(p for p in (REPO / "docs").glob("*.md") if p.name != "experiments.md")]
 LONG_RUNNING = ("bash launch/setup.sh",)
 
 
@@ -81,8 +82,9 @@ def check(argv: list[str], capsys) -> None:
         config = argv[argv.index("--config_file") + 1]
         assert (REPO / config).is_file(), config
         module = argv[argv.index("-m") + 1]
-        assert module == "proactive_rl.train", module
-        compose_all("train", argv[argv.index("-m") + 2 :])
+        entry = {"proactive_rl.train": "train", "proactive_rl.evaluation": "eval"}.get(module)
+        assert entry is not None, module
+        compose_all(entry, argv[argv.index("-m") + 2 :])
     elif program == "sbatch":
         script = next(arg for arg in argv if arg.endswith(".slurm"))
         assert (REPO / script).is_file(), script
