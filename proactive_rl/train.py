@@ -47,7 +47,6 @@ def train(cfg: DictConfig) -> TrainResult:
 
     from proactive_rl.data import prepare_data, rebalance_scenarios, scenario_shares, train_episodes_root
     from proactive_rl.distributed import (
-        check_launch_precision,
         count_sharded,
         evaluates_in_place,
         fsdp_on_cpu_processes,
@@ -64,7 +63,6 @@ def train(cfg: DictConfig) -> TrainResult:
     use_cpu = cfg.trainer.use_cpu if cfg.trainer.use_cpu is not None else not torch.cuda.is_available()
     state = PartialState(cpu=use_cpu)  # on CPU, processes started by torchrun join over gloo
     check_train_config(cfg, state.num_processes)  # every setting, before anything is read, built or written
-    check_launch_precision(cfg.trainer)  # the accelerate launch config's mixed precision vs trainer.bf16
     run_dir = Path(cfg.run_dir).resolve()
     reward_funcs, reward_weights = build_rewards(cfg.reward)
     episode = episode_settings(cfg) if cfg.trainer.rollout == "episode" else None  # checked above

@@ -236,6 +236,9 @@ def check_train_config(cfg: DictConfig, num_processes: int = 1) -> None:
         problems.capture(lambda: check_episode_config(cfg))
     _check_peft(problems, cfg)
     _check_eval(problems, cfg, cfg.model.get("family"))
+    from proactive_rl.distributed import check_launch_precision
+
+    problems.capture(lambda: check_launch_precision(cfg.trainer))  # accelerate launch's mixed precision
     if cfg.resume and not (Path(cfg.run_dir) / "checkpoints").is_dir():
         problems.add(
             "resume", True, f"no checkpoints folder in run_dir={cfg.run_dir}; set run_dir to the run to resume"

@@ -13,24 +13,23 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from proactive_rl.paths import CACHE_DIR, REPO_ROOT
+from proactive_rl.staging import staged_folder
 from proactive_rl.tiny.config import TinyModelConfig, tiny_config_dict
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILD_INFO = "build_info.json"
 BUILD_VERSION = 4  # bump when the build code changes its output for the same config (part of the cache key)
 TEXT_COLUMNS = ("prompt", "options", "ground_truth", "proactive_actions")
 
 
 def default_cache_dir() -> Path:
-    return REPO_ROOT / ".cache" / "models"
+    return CACHE_DIR / "models"
 
 
 def tiny_config(model_cfg) -> TinyModelConfig:
@@ -125,10 +124,6 @@ def _build(tiny: TinyModelConfig, train_source, scenarios: Sequence[str] | None,
         report = supervised_bootstrap(model, processor, bootstrap_rows, tiny)
         log.info("tiny model bootstrap: %s", report.to_dict())
 
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f".{target.name}.building-{os.getpid()}"
-    shutil.rmtree(staging, ignore_errors=True)
-    save_model_folder(processor, model.eval(), staging)
     info = {
         "version": BUILD_VERSION,
         "config": tiny_config_dict(tiny),
@@ -138,15 +133,9 @@ def _build(tiny: TinyModelConfig, train_source, scenarios: Sequence[str] | None,
         "build_seconds": round(time.perf_counter() - started, 2),
         "bootstrap": report.to_dict() if report else None,
     }
-    (staging / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n")
-    if target.exists() and not (target / BUILD_INFO).is_file():
-        shutil.rmtree(target)  # leftover of a build that did not finish
-    try:
-        staging.rename(target)
-    except OSError:
-        if not (target / BUILD_INFO).is_file():
-            raise
-        shutil.rmtree(staging, ignore_errors=True)  # another process finished the same build first
+    with staged_folder(target, BUILD_INFO) as staging:
+        save_model_folder(processor, model.eval(), staging)
+        (staging / BUILD_INFO).write_text(json.dumps(info, indent=2) + "\n")
     log.info("tiny model ready at %s (%.1fs)", target, info["build_seconds"])
     return target
 
