@@ -306,6 +306,25 @@ def test_one_episode_step_trains_lora_only(trainer):
     assert logged["episodes/turn_cap"] > 0  # the cap lowered by trainer.episode_max_turns ended some episodes
 
 
+def test_turn_rows_pad_to_whole_slices_with_masked_copies(trainer, data_root, monkeypatch):
+    # Every process must hand TRL the same number of rows, a multiple of steps_per_generation: padding rows
+    # are copies of the last turn that carry no loss (zero mask, zero advantage), and no turn is dropped.
+    rows = _rows(data_root)
+    slices = 4 * len(rows) + 1  # more than the turns the rows can play under max_turns=4
+    monkeypatch.setattr(trainer.args, "steps_per_generation", slices)
+    before = trainer.turns_generated
+    torch.manual_seed(1)
+    batch = trainer._generate_and_score_completions(rows)
+    played = trainer.turns_generated - before
+    assert 0 < played < slices
+    assert batch["completion_ids"].size(0) == batch["prompt_ids"].size(0) == slices
+    mask, advantages = batch["completion_mask"], batch["advantages"]
+    assert mask[:played].sum(dim=1).min() > 0 and mask[played:].sum() == 0
+    assert torch.all(advantages[played:] == 0)
+    assert len(batch["num_images"]) == slices
+    assert batch["num_items_in_batch"].item() == mask.sum().item()
+
+
 # ---- through `train`: resume and two processes ------------------------------------------------------------
 
 

@@ -7,9 +7,6 @@ for its own GRPO steps.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +14,6 @@ import torch
 from safetensors.torch import load_file
 
 from proactive_rl.config import compose_train_config
-from proactive_rl.paths import REPO_ROOT
 from proactive_rl.train import train
 
 
@@ -130,22 +126,3 @@ def test_wandb_offline_run_and_no_secret_in_files(shared_dirs, tmp_path, monkeyp
     for path in run_dir.rglob("*"):
         if path.is_file() and path.stat().st_size < 50_000_000:
             assert secret.encode() not in path.read_bytes(), f"the W&B API key leaked into {path}"
-
-
-@pytest.mark.slow
-def test_accelerate_launch_two_cpu_processes(shared_dirs, tmp_path):
-    run_dir = tmp_path / "run"
-    # Build data and tiny model first, so the two processes only train.
-    train(compose_train_config(small_overrides(shared_dirs, tmp_path / "warm", "trainer.max_steps=1")))
-    overrides = small_overrides(shared_dirs, run_dir, "trainer.per_device_train_batch_size=2")
-    command = [
-        sys.executable, "-m", "accelerate.commands.launch",
-        "--config_file", str(REPO_ROOT / "launch" / "accelerate" / "cpu_ddp.yaml"),
-        "-m", "proactive_rl.train", *overrides,
-    ]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-5000:]
-    state = json.loads((run_dir / "checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())
-    assert state["global_step"] == 2
-    assert "GRPO on 2 process(es)" in done.stdout

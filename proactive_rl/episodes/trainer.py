@@ -20,9 +20,13 @@ same processor call as at sampling, so ``pixel_values``/``image_grid_thw``/``num
 multimodal path into the loss), completion = the sampled answer tokens (the only tokens in the loss
 mask), advantage = the turn's credit (``proactive_rl.episodes.credit``). Everything after that is TRL's:
 shuffling and splitting the batch over ``steps_per_generation``, the clipped loss, the optimizer,
-accelerate/DeepSpeed, checkpoints, logging. The number of rows varies with the episodes' lengths; TRL
-splits it into ``steps_per_generation`` equal chunks and drops the remainder (fewer than
-``steps_per_generation`` turns).
+accelerate/DeepSpeed, checkpoints, logging. The number of rows varies with the episodes' lengths, but TRL
+expects every process to hold the same number of rows (it gathers per-row tensors across processes) and
+splits them into ``steps_per_generation`` equal slices; so each process pads its turns to the largest count
+over processes, rounded up to a multiple of ``steps_per_generation``, with copies of its last turn whose
+loss mask is zero (``padded_turn_rows``). Padding rows add nothing to the loss under the token-level losses
+(``dapo``, the default, and ``bnpo``); ``grpo`` and ``dr_grpo`` divide by the number of rows, padding
+included.
 
 Not supported in episode mode (refused at start): vLLM generation and a KL term (``beta != 0``).
 """
@@ -219,19 +223,28 @@ def episode_trainer_class():
                     turn_advantage.append(value)
                     turn_totals.append(total)
                     turn_meta.append((rollout.start.scenario, rollout.start.id, number))
-            if not turns:
+            counts = gather_object([len(turns)])
+            if min(counts) == 0:  # raised on every process, so none waits for the others
                 errors = sorted({rollout.error for rollout in rollouts if rollout.error})
-                raise RuntimeError(f"no episode of this generation batch played a turn; errors: {errors}")
+                raise RuntimeError(
+                    f"no episode of a process's generation batch played a turn (turns per process: {counts});"
+                    f" errors on this process: {errors}"
+                )
 
-            batch = self.turn_batch(policy, turns)
-            batch["advantages"] = torch.tensor(turn_advantage, dtype=torch.float32, device=device)
+            padding = padded_turn_rows(max(counts), self.args.steps_per_generation) - len(turns)
+            batch = self.turn_batch(policy, turns + [turns[-1]] * padding)
+            if padding:
+                batch["completion_mask"][len(turns) :] = 0
+            batch["advantages"] = torch.tensor(turn_advantage + [0.0] * padding, dtype=torch.float32, device=device)
             num_items = batch["completion_mask"].sum()
             batch["num_items_in_batch"] = torch.tensor(float(sum(gather_object([num_items.item()]))), device=device)
             generate_every = self.args.steps_per_generation * self.num_iterations
             if self.args.gradient_accumulation_steps % generate_every != 0:
                 with torch.no_grad():
                     batch["old_per_token_logps"] = self.turn_logps(self.model, batch)
-            self._log_turns(turns, turn_advantage, turn_totals, turn_meta, int(batch["prompt_mask"].sum()))
+            self._log_turns(
+                turns, turn_advantage, turn_totals, turn_meta, int(batch["prompt_mask"][: len(turns)].sum())
+            )
             return batch
 
         def turn_batch(self, policy: RecordingPolicy, turns: Sequence[Any]) -> dict[str, Any]:
@@ -337,6 +350,11 @@ def episode_trainer_class():
             return control
 
     return EpisodeGRPOTrainer
+
+
+def padded_turn_rows(most_turns: int, steps_per_generation: int) -> int:
+    """Rows every process trains on: the most turns any process played, up to a multiple of the slices."""
+    return -(-most_turns // steps_per_generation) * steps_per_generation
 
 
 def _episode_stats(rollout: EpisodeRollout) -> dict[str, Any]:
