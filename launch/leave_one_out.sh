@@ -32,7 +32,7 @@ for seed in $SEEDS; do
         started=$(date +%s)
         # shellcheck disable=SC2086
         ${RUN_PREFIX:-} "$PYTHON" -m proactive_rl.cli train experiment=leave_one_out "held_out=$fold" "seed=$seed" \
-            logger=none "run_dir=$run" "$@" > "$run/train.log" 2>&1 || echo "FAILED (see $run/train.log)"
+            logger=none "run_dir=$run" "$@" > "$run/console.log" 2>&1 || echo "FAILED (see $run/console.log)"
         echo "$(date -u +%H:%M:%S) end $run ($(($(date +%s) - started)) s)"
     done
 done

@@ -24,6 +24,7 @@ EPISODE_FIELDS = (
     "step_advantage_weight",
     "step_discount",
     "episode_turn_budget",
+    "episode_partway",
 )
 
 

@@ -59,6 +59,7 @@ class TrainerSettings:
     credit: str = "gigpo"  # episode: group-normalised episode return on every turn | gigpo: + step-level term
     step_advantage_weight: float = 1.0  # gigpo: weight of the step-level advantage
     step_discount: float = 0.95  # gigpo: discount of the step returns
+    episode_partway: float = 0.0  # share of GRPO groups that start part-way along the right moves (exploration aid)
     episode_turn_budget: int | None = None  # stop once this many answer turns were generated (compare with row runs)
 
 

@@ -325,6 +325,61 @@ def test_turn_rows_pad_to_whole_slices_with_masked_copies(trainer, data_root, mo
     assert batch["num_items_in_batch"].item() == mask.sum().item()
 
 
+# ---- part-way starts (trainer.episode_partway) -------------------------------------------------------------
+
+
+def test_partway_start_plays_from_the_frame_after_the_skipped_right_moves(data_root):
+    from proactive_rl.episodes.curriculum import PartwayEnv, right_moves
+
+    root = data_root / "train_episodes"
+    skipped_some = 0
+    for scenario in TRAINED:
+        for entry in envs.load_entries(scenario, root, filter=False):
+            moves = right_moves(envs.make(scenario, entry, root))
+            wrapped = PartwayEnv(envs.make(scenario, entry, root), fraction=1.0)
+            assert wrapped.skipped == len(moves)
+            observation, _ = wrapped.reset()
+            replay = envs.make(scenario, entry, root)
+            replay.reset()
+            for move in moves:
+                assert not replay.step(move)[2]
+            assert observation["image_path"] == replay.image_path
+            _, reward, terminated, _, _ = wrapped.step(wrapped.correct_categories()[0])
+            assert terminated and reward == 1.0
+            summary = wrapped.summary
+            assert (summary.num_turns, summary.outcomes, summary.actions) == (1, ["correct"], [])
+            assert wrapped._env.summary.num_turns == len(moves) + 1  # the environment counted every turn
+            skipped_some += bool(moves)
+    assert skipped_some > len(TRAINED)
+
+
+def test_partway_draws_agree_within_a_group_and_cover_every_skip():
+    from proactive_rl.episodes.curriculum import partway_fraction, skipped_moves
+
+    assert all(partway_fraction(0, step, group, 0.0) == 0.0 for step in range(5) for group in range(5))
+    assert partway_fraction(3, 7, 11, 0.5) == partway_fraction(3, 7, 11, 0.5)
+    draws = [partway_fraction(0, 0, group, 0.5) for group in range(4000)]
+    assert 0.45 < sum(d > 0 for d in draws) / len(draws) < 0.55
+    assert all(0.0 < d <= 1.0 for d in draws if d > 0)
+    skips = [skipped_moves(d, 4) for d in draws if d > 0]
+    assert {1, 2, 3, 4} == set(skips) and max(skips.count(k) for k in range(1, 5)) < 1.3 * min(
+        skips.count(k) for k in range(1, 5)
+    )
+    assert skipped_moves(0.0, 4) == 0 and skipped_moves(1.0, 0) == 0
+
+
+def test_partway_groups_start_together_and_count_only_the_policys_turns(trainer, data_root, monkeypatch):
+    monkeypatch.setattr(trainer, "episode", dataclasses.replace(trainer.episode, partway=1.0))
+    torch.manual_seed(2)
+    rollouts = trainer.play(_rows(data_root, copies=trainer.num_generations))
+    groups: dict[int, set[int]] = {}
+    for rollout in rollouts:
+        groups.setdefault(rollout.start.index // trainer.num_generations, set()).add(rollout.skipped)
+        assert len(rollout.turns) == rollout.summary.num_turns
+    assert all(len(skips) == 1 for skips in groups.values())
+    assert sum(next(iter(skips)) > 0 for skips in groups.values()) > len(groups) // 2
+
+
 # ---- through `train`: resume and two processes ------------------------------------------------------------
 
 
@@ -375,11 +430,17 @@ def test_episode_training_on_two_cpu_processes(shared_dirs, tmp_path):  # noqa: 
 def test_episode_settings_stay_out_of_grpo_config(tmp_path):
     from proactive_rl.grpo import build_grpo_config
 
-    overrides = ["trainer.rollout=episode", "trainer.episode_turn_budget=64", "trainer.episode_max_turns=3"]
+    overrides = ["trainer.rollout=episode", "trainer.episode_turn_budget=64", "trainer.episode_partway=0.5"]
     cfg = compose_train_config([f"run_dir={tmp_path}", *overrides])
     args = build_grpo_config(cfg, tmp_path, [], [1.0])
-    assert not hasattr(args, "episode_turn_budget") and args.num_generations == cfg.trainer.num_generations
+    assert (
+        not hasattr(args, "episode_turn_budget")
+        and not hasattr(args, "episode_partway")
+        and args.num_generations == cfg.trainer.num_generations
+    )
     with pytest.raises(ValueError, match="trainer.episode_max_turns=0"):
         train(compose_train_config([f"run_dir={tmp_path}", "trainer.rollout=episode", "trainer.episode_max_turns=0"]))
+    with pytest.raises(ValueError, match=r"trainer.episode_partway=1.5: expected a share in \[0, 1\]"):
+        train(compose_train_config([f"run_dir={tmp_path}", "trainer.rollout=episode", "trainer.episode_partway=1.5"]))
     with pytest.raises(ValueError, match="trainer.rollout='episodes'"):
         train(compose_train_config([f"run_dir={tmp_path}", "trainer.rollout=episodes"]))

@@ -20,6 +20,7 @@ from typing import Any
 
 import envs
 from envs import EpisodeSummary
+from proactive_rl.episodes.curriculum import PartwayEnv
 from proactive_rl.evaluation.engine import EpisodeJob, play_episodes
 from proactive_rl.evaluation.policy import Conversation, HFPolicy, InputRejected
 
@@ -30,6 +31,7 @@ class EpisodeStart(EpisodeJob):
 
     root: str = ""
     index: int = 0
+    partway: float = 0.0  # > 0: start after right moves (``curriculum``; training only)
 
 
 @dataclass
@@ -50,6 +52,7 @@ class EpisodeRollout:
     turns: list[Turn] = field(default_factory=list)
     summary: EpisodeSummary | None = None  # None when the episode failed (see ``error``)
     error: str | None = None
+    skipped: int = 0  # right moves carried out before the policy's first turn (part-way starts)
 
 
 class RecordingPolicy(HFPolicy):
@@ -120,6 +123,8 @@ def play_rollouts(
         env = envs.make(start.scenario, start.entry, start.root)
         if max_turns is not None:
             env.turn_cap = min(env.turn_cap, max_turns)
+        if start.partway > 0.0:
+            env = PartwayEnv(env, start.partway)
         environments[start.index] = env
         return env
 
@@ -131,7 +136,9 @@ def play_rollouts(
     rollouts = []
     for start in starts:
         env = environments.get(start.index)
-        rollout = EpisodeRollout(start, turns=policy.turns.get(id(env), []) if env is not None else [])
+        rollout = EpisodeRollout(
+            start, turns=policy.turns.get(id(env), []) if env is not None else [], skipped=getattr(env, "skipped", 0)
+        )
         if env is not None and env.done:
             rollout.summary = env.summary
         else:

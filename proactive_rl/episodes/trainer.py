@@ -33,6 +33,7 @@ Not supported in episode mode (refused at start): vLLM generation and a KL term 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from proactive_rl.episodes.credit import CREDIT_MODES, ScoredEpisode, turn_advantages
+from proactive_rl.episodes.curriculum import partway_fraction
 from proactive_rl.episodes.rollout import EpisodeRollout, RecordingPolicy, play_rollouts, starts_from_rows
 
 log = logging.getLogger(__name__)
@@ -61,6 +63,7 @@ class EpisodeSettings:
     step_advantage_weight: float = 1.0
     step_discount: float = 0.95
     turn_budget: int | None = None  # stop training once this many answer turns were generated
+    partway: float = 0.0  # share of groups that start part-way along their path (``curriculum``)
 
 
 def check_episode_config(cfg: Any) -> None:
@@ -84,6 +87,8 @@ def episode_settings(cfg: Any) -> EpisodeSettings:
         raise ValueError(
             f"trainer.episode_turn_budget={trainer.episode_turn_budget}: expected null or an integer >= 1"
         )
+    if not 0.0 <= trainer.episode_partway <= 1.0:
+        raise ValueError(f"trainer.episode_partway={trainer.episode_partway}: expected a share in [0, 1]")
     if not 0.0 <= trainer.step_discount <= 1.0:
         raise ValueError(f"trainer.step_discount={trainer.step_discount}: expected a number in [0, 1]")
     if trainer.use_vllm:
@@ -101,6 +106,7 @@ def episode_settings(cfg: Any) -> EpisodeSettings:
         step_advantage_weight=float(trainer.step_advantage_weight),
         step_discount=float(trainer.step_discount),
         turn_budget=trainer.episode_turn_budget,
+        partway=float(trainer.episode_partway),
     )
 
 
@@ -177,6 +183,15 @@ def episode_trainer_class():
         def play(self, rows: Sequence[dict], policy: RecordingPolicy | None = None) -> list[EpisodeRollout]:
             """Play the local generation batch; episode slots are global (process rank x local size)."""
             starts = starts_from_rows(rows, first_index=self.accelerator.process_index * len(rows))
+            if self.episode.partway > 0.0:
+                step, share = self.state.global_step, self.episode.partway
+                starts = [
+                    dataclasses.replace(
+                        start,
+                        partway=partway_fraction(self.args.seed, step, start.index // self.num_generations, share),
+                    )
+                    for start in starts
+                ]
             with unwrap_model_for_generation(
                 self.model_wrapped, self.accelerator, gather_deepspeed3_params=self.args.ds3_gather_for_generation
             ) as unwrapped:
@@ -312,6 +327,7 @@ def episode_trainer_class():
                 metrics["frac_reward_zero_std"].append(sum(flat) / len(flat))
             done = [stat for stat in stats if stat["finished"]]
             metrics["episodes/errors"].append(sum(not stat["finished"] for stat in stats) / max(len(stats), 1))
+            metrics["episodes/partway"].append(sum(stat["skipped"] > 0 for stat in stats) / max(len(stats), 1))
             for key in ("turns", "interventions", "correct", "turn_cap"):
                 if done:
                     metrics[f"episodes/{key}"].append(sum(stat[key] for stat in done) / len(done))
@@ -360,9 +376,10 @@ def padded_turn_rows(most_turns: int, steps_per_generation: int) -> int:
 def _episode_stats(rollout: EpisodeRollout) -> dict[str, Any]:
     summary = rollout.summary
     if summary is None:
-        return {"finished": False}
+        return {"finished": False, "skipped": rollout.skipped}
     return {
         "finished": True,
+        "skipped": rollout.skipped,
         "turns": summary.num_turns,
         "interventions": len(summary.actions),
         "correct": float(summary.correct),
