@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 LAUNCH_PRECISION_ENV = "ACCELERATE_MIXED_PRECISION"  # set by `accelerate launch` from the config's mixed_precision
 PRECISIONS = ("no", "fp16", "bf16")
@@ -227,13 +228,16 @@ def main_process_first() -> Iterator[None]:
         wait_for_everyone()
 
 
-def play_sharded(jobs: list, play: Callable[[list], Iterable[dict]]) -> Iterator[dict]:
+def play_sharded(
+    jobs: list, play: Callable[[list], Iterable[dict]], key: Callable[[Any], tuple] | None = None
+) -> Iterator[dict]:
     """Split ``jobs`` across the processes (every n-th to each), play them, and give every process all records.
 
     ``play`` turns a list of jobs into their records (each with ``scenario`` and ``id``). In a single process
     the records stream as they come (so a killed run keeps what it wrote); with several, each process plays
     its share and the records are gathered and returned in job order, identical to a single-process run's
-    when outcomes depend only on the episode (a deterministic policy).
+    when outcomes depend only on the episode (a deterministic policy). ``key`` gives a job's
+    ``(scenario, str(id))`` when jobs are not ``EpisodeJob``s (e.g. answer records to judge).
     """
     import torch.distributed as dist
 
@@ -244,7 +248,8 @@ def play_sharded(jobs: list, play: Callable[[list], Iterable[dict]]) -> Iterator
     mine = list(play(jobs[rank::count]))
     gathered: list[list[dict] | None] = [None] * count
     dist.all_gather_object(gathered, mine)
-    order = {(job.scenario, job.id): index for index, job in enumerate(jobs)}
+    key = key or (lambda job: (job.scenario, job.id))
+    order = {key(job): index for index, job in enumerate(jobs)}
     records = [record for share in gathered for record in share or []]
     yield from sorted(records, key=lambda record: order[(record["scenario"], str(record["id"]))])
 
@@ -261,12 +266,24 @@ def join_launched_processes() -> None:
         PartialState(cpu=not torch.cuda.is_available())
 
 
-def evaluates_in_place(trainer, mode: str) -> bool:
-    """Whether the trained model can be evaluated in the training processes, each playing a share of episodes.
+def evaluates_in_place(trainer) -> bool:
+    """Whether the trained model can be evaluated as the trainer holds it, each process playing a share of episodes.
 
-    Single process: always. Several: MCQA under DDP and DeepSpeed (ZeRO-3 gathers the weights for it);
-    not under FSDP, whose sharded forward needs every process in step, nor OEG (one process).
+    Single process, DDP and DeepSpeed (ZeRO-3 gathers the weights for it): yes. FSDP: no, its sharded forward
+    needs every process in step while episodes differ in length; ``train`` reloads the saved adapter instead.
     """
     if trainer.accelerator.num_processes == 1:
         return True
-    return mode == "mcqa" and getattr(trainer.accelerator.state, "fsdp_plugin", None) is None
+    return getattr(trainer.accelerator.state, "fsdp_plugin", None) is None
+
+
+@contextmanager
+def whole_weights(model) -> Iterator[None]:
+    """Inside the block every process holds all of ``model``'s weights (ZeRO-3 partitioned at load: gathered)."""
+    if count_sharded(model).sharded == 0:
+        yield
+        return
+    import deepspeed
+
+    with deepspeed.zero.GatheredParameters(list(model.parameters()), modifier_rank=None):
+        yield

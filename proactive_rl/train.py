@@ -51,6 +51,7 @@ def train(cfg: DictConfig) -> TrainResult:
         evaluates_in_place,
         fsdp_on_cpu_processes,
         record_backend,
+        whole_weights,
     )
     from proactive_rl.episodes import EpisodeComponent, episode_settings, episode_trainer_class, load_episode_starts
     from proactive_rl.folds import grpo_rows
@@ -98,8 +99,9 @@ def train(cfg: DictConfig) -> TrainResult:
     model, processor = load_model_and_processor(cfg.model, path=model_path)
     sharding_at_load = count_sharded(model)
     evaluations: dict[str, object] = {}
-    if cfg.evaluate_base and state.num_processes == 1:
-        evaluations["base"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="base")
+    if cfg.evaluate_base:  # several processes: each plays a share of the episodes
+        with whole_weights(model):
+            evaluations["base"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="base")
 
     if episode is None:
         trainer_class = grpo_trainer_class()
@@ -125,13 +127,19 @@ def train(cfg: DictConfig) -> TrainResult:
     record_backend(trainer, run_dir, sharding_at_load)
 
     summary = None
-    if cfg.evaluate_after and evaluates_in_place(trainer, cfg.eval.mode):
+    if cfg.evaluate_after:
         from trl.models import unwrap_model_for_generation
 
         from proactive_rl.evaluation import compare_runs
 
-        with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model:  # ZeRO-3: gathered
-            evaluations["fine-tuned"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, tag="fine-tuned")
+        if evaluates_in_place(trainer):
+            with unwrap_model_for_generation(trainer.model_wrapped, trainer.accelerator) as model:  # ZeRO-3: gathered
+                evaluations["fine-tuned"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, "fine-tuned")
+        else:  # FSDP: every process loads the saved weights whole and plays its share
+            trainer.accelerator.wait_for_everyone()
+            model = _load_trained(cfg, model_path, adapter_dir)
+            evaluations["fine-tuned"] = _evaluate(cfg, model, processor, paths.test_root, run_dir, "fine-tuned")
+            del model
         if state.is_main_process:
             summary = compare_runs(
                 evaluations, train_scenarios=list(cfg.data.train_scenarios), output_dir=run_dir / "eval"
@@ -139,8 +147,6 @@ def train(cfg: DictConfig) -> TrainResult:
             print(summary.markdown)
             print(_learning_line(evaluations, list(cfg.data.train_scenarios)))
             log_eval_summary(summary)
-    elif cfg.evaluate_after and state.is_main_process:
-        print(f"Evaluate this run with `proactive-rl eval '+eval.adapters.fine-tuned={adapter_dir}'`.")
     if state.is_main_process:
         finish_tracking()
     accuracy = {
@@ -155,6 +161,18 @@ def train(cfg: DictConfig) -> TrainResult:
         trainer,
         accuracy,
     )
+
+
+def _load_trained(cfg: DictConfig, model_path: Path, adapter_dir: Path):
+    """The trained model from the run's saved weights: the base with its LoRA adapter, or the full model."""
+    from proactive_rl.models import load_model_and_processor
+
+    if not cfg.peft.enabled:
+        return load_model_and_processor(cfg.model, path=adapter_dir)[0]
+    from peft import PeftModel
+
+    base, _ = load_model_and_processor(cfg.model, path=model_path)
+    return PeftModel.from_pretrained(base, str(adapter_dir))
 
 
 def _evaluate(cfg: DictConfig, model, processor, test_root: Path, run_dir: Path, tag: str):

@@ -65,8 +65,8 @@ def shared_overrides(root: Path) -> list[str]:
         "trainer.save_steps=2",
         "trainer.max_completion_length=6",
         "logger=none",
-        "evaluate_base=false",
-        "evaluate_after=true",  # the final evaluation, sharded across the two processes
+        "evaluate_base=true",  # both evaluations, sharded across the two processes
+        "evaluate_after=true",
     ]
 
 
@@ -164,9 +164,6 @@ def test_two_process_backend_trains_saves_and_agrees_with_ddp(launched, backend)
         else:
             assert sharded["sharded"] == 0, f"{backend} should keep full parameters: {sharded}"
     assert records[0]["trainable_fingerprint"] == records[1]["trainable_fingerprint"], "ranks disagree on weights"
-    if backend == "fsdp2":  # no in-place evaluation: the run says how to evaluate it
-        hint = f"proactive-rl eval '+eval.adapters.fine-tuned={(run_dir / 'adapter').resolve()}'"
-        assert hint in launched.stdout[backend]
     assert records[0]["trainable_tensors"] > 0
 
     state = json.loads((run_dir / "checkpoints" / "checkpoint-2" / "trainer_state.json").read_text())
@@ -232,12 +229,31 @@ def test_proactive_rl_eval_splits_episodes_across_processes_with_one_process_res
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["ddp", "zero3"])
-def test_final_evaluation_of_a_two_process_run_matches_one_process(launched, evaluated_in_one_process, backend):
+def test_open_ended_evaluation_splits_answers_and_verdicts_across_processes(launched, tmp_path):
+    from proactive_rl.evaluation import evaluate
+
+    oeg = ["eval=oeg", "eval.judge.name_or_path=auto"]  # the offline tiny judge
+    two, one = tmp_path / "two", tmp_path / "one"
+    overrides = [*eval_overrides(launched, two, "ddp"), *oeg]
+    done = run_two_processes(launch_command("cpu_ddp.yaml", "proactive_rl.evaluation", *overrides), "oeg eval")
+    evaluate(compose_train_config([*eval_overrides(launched, one, "ddp"), *oeg], config_name="eval"))
+    expected = episode_records(one)
+    assert any("-answers/" in path for path in expected), sorted(expected)  # answers and verdicts
+    assert episode_records(two) == expected
+    summary = (one / "summary.md").read_text()
+    assert (two / "summary.md").read_text() == summary
+    assert done.stdout.count(summary.splitlines()[0]) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", list(BACKENDS))
+def test_evaluations_of_a_two_process_run_match_one_process(launched, evaluated_in_one_process, backend):
     run_dir = launched(backend)
-    in_training = episode_records(run_dir / "eval" / "fine-tuned")
-    assert in_training, f"no final evaluation in {run_dir / 'eval'}"
-    assert in_training == episode_records(evaluated_in_one_process(backend) / "fine-tuned")
+    one_process = evaluated_in_one_process(backend)
+    for tag in ("base", "fine-tuned"):  # base: before training (ZeRO-3: gathered); fine-tuned: FSDP reloads it
+        in_training = episode_records(run_dir / "eval" / tag)
+        assert in_training, f"no {tag} evaluation in {run_dir / 'eval'}"
+        assert in_training == episode_records(one_process / tag), f"{backend}: {tag} records differ"
     assert (run_dir / "eval" / "summary.md").is_file()
 
 

@@ -133,9 +133,11 @@ def load_judge(settings: JudgeSettings) -> Judge:
 
     source = judge_source(settings, model_family=None)  # callers that know the model resolve "auto" first
     if source == "tiny":
+        from proactive_rl.distributed import main_process_first
         from proactive_rl.tiny.judge import ensure_tiny_judge
 
-        source = str(ensure_tiny_judge(tiny_judge_corpus()))
+        with main_process_first():  # under several processes, the main one builds it and the others load it
+            source = str(ensure_tiny_judge(tiny_judge_corpus()))
     dtype = settings.dtype
     if dtype == "auto":
         dtype = "bfloat16" if torch.cuda.is_available() else "float32"

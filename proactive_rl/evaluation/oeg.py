@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,22 +35,34 @@ def generate_answers(
     batch_size: int,
     hint: bool,
 ) -> int:
-    """Stage 1: one open-ended reply per job, appended to ``store`` (the answers store of a tag)."""
-    from proactive_rl.distributed import process_rank_and_count
+    """Stage 1: one open-ended reply per job, appended to ``store`` (the answers store of a tag).
 
-    if process_rank_and_count()[1] > 1:
-        raise NotImplementedError("OEG evaluation runs in one process: start it without `accelerate launch`")
+    Under several processes (``accelerate launch``) each answers a share; the main process writes all records.
+    """
+    from proactive_rl.distributed import is_main_process, play_sharded, wait_for_everyone
+
     pending = store.pending(jobs)
-    for start in range(0, len(pending), batch_size):
+    writer = is_main_process()
+    for record in play_sharded(pending, lambda share: _answers(policy, share, make_env, batch_size, hint)):
+        if writer:
+            store.append(record["scenario"], record)
+    wait_for_everyone()  # every process reads the complete answers next
+    return len(pending)
+
+
+def _answers(
+    policy: Policy, jobs: Sequence[EpisodeJob], make_env: Callable[[EpisodeJob], Any], batch_size: int, hint: bool
+) -> Iterator[dict]:
+    for start in range(0, len(jobs), batch_size):
         ready: list[tuple[EpisodeJob, Conversation, str]] = []
-        for job in pending[start : start + batch_size]:
+        for job in jobs[start : start + batch_size]:
             try:
                 env = make_env(job)
                 observation, _ = env.reset()
                 load_image(observation)
                 valid_answers = env.open_ended_answers()
             except EPISODE_DATA_ERRORS as error:
-                store.append(job.scenario, _answer_record(job, "", "", None, f"reset failed: {error_text(error)}"))
+                yield _answer_record(job, "", "", None, f"reset failed: {error_text(error)}")
                 continue
             prompt = format_oeg(observation["prompt"], hint=hint)
             conversation = Conversation([user_message(prompt, 1)], [observation["image"]], observation, env)
@@ -59,10 +71,9 @@ def generate_answers(
         for (job, conversation, valid_answers), reply in zip(ready, replies, strict=True):
             prompt = conversation.messages[0]["content"][-1]["text"]
             if isinstance(reply, InputRejected):
-                store.append(job.scenario, _answer_record(job, prompt, valid_answers, None, reply.reason))
+                yield _answer_record(job, prompt, valid_answers, None, reply.reason)
             else:
-                store.append(job.scenario, _answer_record(job, prompt, valid_answers, reply, None))
-    return len(pending)
+                yield _answer_record(job, prompt, valid_answers, reply, None)
 
 
 def _answer_record(job: EpisodeJob, prompt: str, valid_answers: str, answer: str | None, error: str | None) -> dict:
@@ -77,34 +88,53 @@ def _answer_record(job: EpisodeJob, prompt: str, valid_answers: str, answer: str
 
 
 def judge_answers(judge: Judge, answers: RecordStore, judged: RecordStore, scenarios: Sequence[str]) -> int:
-    """Stage 2: grade every recorded answer not yet judged; return how many were judged now."""
-    count = 0
+    """Stage 2: grade every recorded answer not yet judged; return how many were judged now.
+
+    Under several processes each grades a share with its own copy of the judge; the main process writes.
+    """
+    from proactive_rl.distributed import is_main_process, play_sharded, wait_for_everyone
+
+    pending = []
     for scenario in scenarios:
         done = judged.done_ids(scenario)
-        pending = [record for record in answers.load(scenario) if str(record["id"]) not in done]
-        for record in pending:
-            if record["error"]:
-                judged.append(scenario, {**record, "judge_output": None, "flags": None, "ps": 0, "cp": 0, "agg": 0})
-        pending = [record for record in pending if not record["error"]]
-        batch_size = judge.settings.batch_size
-        for start in range(0, len(pending), batch_size):
-            batch = pending[start : start + batch_size]
-            outputs = judge.generate([judge_messages(r["prompt"], r["valid_answers"], r["answer"]) for r in batch])
-            for record, output in zip(batch, outputs, strict=True):
-                verdict = parse_verdict(scenario, record["valid_answers"], visible_reply(output))
-                judged.append(
-                    scenario,
-                    {
-                        **record,
-                        "judge_output": output,
-                        "flags": verdict.flags,
-                        "ps": verdict.ps,
-                        "cp": verdict.cp,
-                        "agg": verdict.agg,
-                    },
-                )
-                count += 1
+        pending += [record for record in answers.load(scenario) if str(record["id"]) not in done]
+    writer = is_main_process()
+    count = 0
+    for record in play_sharded(pending, lambda share: _verdicts(judge, share), key=_record_key):
+        if writer:
+            judged.append(record["scenario"], record)
+        count += 1
+    wait_for_everyone()
     return count
+
+
+def _record_key(record: dict) -> tuple[str, str]:
+    return record["scenario"], str(record["id"])
+
+
+def _verdicts(judge: Judge, records: Sequence[dict]) -> Iterator[dict]:
+    """Judged copies of ``records``, in order: answers that failed are passed through with zero scores."""
+    graded: dict[int, dict] = {}
+    gradable = [(index, record) for index, record in enumerate(records) if not record["error"]]
+    batch_size = judge.settings.batch_size
+    for start in range(0, len(gradable), batch_size):
+        batch = gradable[start : start + batch_size]
+        outputs = judge.generate([judge_messages(r["prompt"], r["valid_answers"], r["answer"]) for _, r in batch])
+        for (index, record), output in zip(batch, outputs, strict=True):
+            verdict = parse_verdict(record["scenario"], record["valid_answers"], visible_reply(output))
+            graded[index] = {
+                **record,
+                "judge_output": output,
+                "flags": verdict.flags,
+                "ps": verdict.ps,
+                "cp": verdict.cp,
+                "agg": verdict.agg,
+            }
+    for index, record in enumerate(records):
+        if record["error"]:
+            yield {**record, "judge_output": None, "flags": None, "ps": 0, "cp": 0, "agg": 0}
+        else:
+            yield graded[index]
 
 
 def _answers_store(settings: EvalSettings, test_root: Path, output_dir, label: str, model_id) -> RecordStore:
