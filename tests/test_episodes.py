@@ -85,6 +85,19 @@ def test_gigpo_adds_step_advantages_of_turns_from_the_same_state():
     assert scaled[1] == pytest.approx([0.0 + (0.5 - 1 / 3) / (step_std + 1e-4)])
 
 
+def test_step_credit_with_no_discount_judges_each_turn_by_its_own_reward_against_its_state():
+    episodes = [
+        ScoredEpisode("g", [0.4, 0.9], ["s0", "s1"]),  # asks (0.4), then answers right on s1 (0.9)
+        ScoredEpisode("g", [-0.1], ["s0"]),  # guesses wrong at s0
+        ScoredEpisode("g", [0.4, -0.1], ["s0", "s1"]),  # asks, then answers wrong on s1
+    ]
+    advantages = turn_advantages(episodes, credit="step", scale="none", discount=0.0)
+    # s0: immediate rewards 0.4, -0.1, 0.4 (mean 0.7 / 3); s1: 0.9, -0.1 (mean 0.4); no episode term
+    assert advantages[0] == pytest.approx([0.4 - 0.7 / 3, 0.5])
+    assert advantages[1] == pytest.approx([-0.1 - 0.7 / 3])
+    assert advantages[2] == pytest.approx([0.4 - 0.7 / 3, -0.5])
+
+
 def test_failed_episodes_get_no_credit_and_leave_their_group_alone():
     episodes = [
         ScoredEpisode(0, [1.0], ["a"]),

@@ -12,6 +12,9 @@ Two modes (``trainer.credit``):
   (``trainer.step_discount``) are normalised within that step group. A step group of one turn carries no
   comparison and gets 0. This tells apart, say, "move left" and "move right" from the same frame even when
   both episodes of the group end with the same return.
+- ``step``: the step-level advantage alone (no episode term). With ``trainer.step_discount=0`` each turn is
+  judged by its own reward against the other turns taken from the same state: row GRPO on the states the
+  policy visits, where the environment (not a frozen row) supplies each next frame.
 
 Normalisation follows ``trainer.scale_rewards`` as TRL's row advantages do: ``group`` divides by the
 group's standard deviation (unbiased, as TRL's), ``batch`` by the whole batch's, ``none`` only centres.
@@ -26,7 +29,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
-CREDIT_MODES = ("episode", "gigpo")
+CREDIT_MODES = ("episode", "gigpo", "step")
 SCALE_MODES = ("group", "batch", "none")
 EPS = 1e-4  # as TRL's advantage normalisation
 
@@ -98,11 +101,12 @@ def turn_advantages(
     normalised = _normalised(
         {group: [returns[i] for i in members] for group, members in by_group.items()}, scale, batch_std
     )
-    for group, members in by_group.items():
-        for index, value in zip(members, normalised[group], strict=True):
-            advantages[index] = [value] * len(episodes[index].states)
+    if credit != "step":
+        for group, members in by_group.items():
+            for index, value in zip(members, normalised[group], strict=True):
+                advantages[index] = [value] * len(episodes[index].states)
 
-    if credit == "gigpo" and step_weight != 0.0:
+    if credit in ("gigpo", "step") and step_weight != 0.0:
         steps: dict[Hashable, list[tuple[int, int]]] = defaultdict(list)
         step_values: dict[Hashable, list[float]] = defaultdict(list)
         for index in scored:
