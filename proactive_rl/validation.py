@@ -10,6 +10,7 @@ paths that must exist, batch geometry, hub ids that cannot be reached offline).
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -239,6 +240,13 @@ def check_train_config(cfg: DictConfig, num_processes: int = 1) -> None:
     from proactive_rl.distributed import check_launch_precision
 
     problems.capture(lambda: check_launch_precision(cfg.trainer))  # accelerate launch's mixed precision
+    if cfg.trainer.rollout == "episode" and os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true":
+        problems.add(
+            "trainer.rollout",
+            "episode",
+            "episode rollouts are not supported under FSDP (each process plays episodes of its own length, while"
+            " a sharded forward needs every process in step); launch with DDP or DeepSpeed, or use rollout=row",
+        )
     if cfg.resume and not (Path(cfg.run_dir) / "checkpoints").is_dir():
         problems.add(
             "resume", True, f"no checkpoints folder in run_dir={cfg.run_dir}; set run_dir to the run to resume"

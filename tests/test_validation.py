@@ -56,6 +56,15 @@ def test_bad_setting_fails_in_the_config_stage_and_leaves_nothing(overrides, mes
     assert not run_dir.exists() and not data_root.exists() and not cache.exists()
 
 
+def test_episode_rollouts_under_an_fsdp_launch_fail_in_the_config_stage(tmp_path, monkeypatch):
+    monkeypatch.setenv("ACCELERATE_USE_FSDP", "true")  # what `accelerate launch` sets for an FSDP config
+    run_dir = tmp_path / "run"
+    cfg = compose_train_config([f"run_dir={run_dir}", f"data.root={tmp_path / 'data'}", "trainer.rollout=episode"])
+    with pytest.raises(ConfigError, match="trainer.rollout='episode'.*not supported under FSDP"):
+        train(cfg)
+    assert not run_dir.exists()
+
+
 def test_every_problem_is_reported_at_once(tmp_path):
     cfg = compose_train_config([f"run_dir={tmp_path / 'run'}", "trainer.learning_rate=0", "peft.r=0", "seed=1"])
     with pytest.raises(ConfigError) as raised:

@@ -28,7 +28,7 @@ loss mask is zero (``padded_turn_rows``). Padding rows add nothing to the loss u
 (``dapo``, the default, and ``bnpo``); ``grpo`` and ``dr_grpo`` divide by the number of rows, padding
 included.
 
-Not supported in episode mode (refused at start): vLLM generation and a KL term (``beta != 0``).
+Not supported in episode mode (refused at start): vLLM generation, a KL term (``beta != 0``) and FSDP.
 """
 
 from __future__ import annotations
