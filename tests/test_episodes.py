@@ -421,14 +421,22 @@ def test_episode_training_resumes(shared_dirs, tmp_path):  # noqa: F811
 
 
 @pytest.mark.slow
-def test_episode_training_on_two_cpu_processes(shared_dirs, tmp_path):  # noqa: F811
+@pytest.mark.parametrize(
+    ("launch_config", "backend", "extra"),
+    [("cpu_ddp.yaml", "MULTI_CPU", []), ("zero3.yaml", "DEEPSPEED", ["trainer.episode_partway=0.5"])],
+    ids=["ddp", "zero3-partway"],
+)
+def test_episode_training_on_two_cpu_processes(shared_dirs, tmp_path, launch_config, backend, extra):  # noqa: F811
+    if backend == "DEEPSPEED":
+        pytest.importorskip("deepspeed", reason="deepspeed is in the dev extra: pip install -e '.[dev]'")
     # Build data and tiny model first (or reuse them), so the two processes only train.
     train(compose_train_config(_episode_overrides(shared_dirs, tmp_path / "warm", "trainer.max_steps=1")))
     run_dir = tmp_path / "run"
-    overrides = _episode_overrides(shared_dirs, run_dir, "trainer.per_device_train_batch_size=2")
+    overrides = _episode_overrides(shared_dirs, run_dir, "trainer.per_device_train_batch_size=2", *extra)
     command = [
         sys.executable, "-m", "accelerate.commands.launch",
-        "--config_file", str(REPO_ROOT / "launch" / "accelerate" / "cpu_ddp.yaml"),
+        "--config_file", str(REPO_ROOT / "launch" / "accelerate" / launch_config),
+        "--num_processes", "2", "--mixed_precision", "no",
         "-m", "proactive_rl.train", *overrides,
     ]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -438,6 +446,8 @@ def test_episode_training_on_two_cpu_processes(shared_dirs, tmp_path):  # noqa: 
     assert state["global_step"] == 2
     assert "GRPO on 2 process(es)" in done.stdout
     assert all("episodes/turns" in entry for entry in state["log_history"] if "loss" in entry)
+    ranks = [json.loads((run_dir / "distributed" / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert [record["distributed_type"] for record in ranks] == [backend, backend]
 
 
 def test_episode_settings_stay_out_of_grpo_config(tmp_path):
