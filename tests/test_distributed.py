@@ -325,7 +325,7 @@ def test_slurm_dry_run_composes_the_two_node_launch(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=300,  # a dry run takes seconds; the margin is for a loaded machine
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.strip().splitlines()
