@@ -169,10 +169,7 @@ def _load_trained(cfg: DictConfig, model_path: Path, adapter_dir: Path):
 
     if not cfg.peft.enabled:
         return load_model_and_processor(cfg.model, path=adapter_dir)[0]
-    from peft import PeftModel
-
-    base, _ = load_model_and_processor(cfg.model, path=model_path)
-    return PeftModel.from_pretrained(base, str(adapter_dir))
+    return load_model_and_processor(cfg.model, adapter=adapter_dir, path=model_path)[0]
 
 
 def _evaluate(cfg: DictConfig, model, processor, test_root: Path, run_dir: Path, tag: str):

@@ -74,8 +74,9 @@ class PartwayEnv:
     leaves out the skipped turns.
     """
 
-    def __init__(self, env: Any, fraction: float) -> None:
-        moves = right_moves(env)
+    def __init__(self, env: Any, fraction: float, moves: list[str] | None = None) -> None:
+        """``moves``: ``right_moves`` of this entry under this turn cap, when already known (else replayed here)."""
+        moves = right_moves(env) if moves is None else moves
         object.__setattr__(self, "_env", env)
         object.__setattr__(self, "_moves", moves[: skipped_moves(fraction, len(moves))])
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import envs
 from envs import EpisodeSummary
-from proactive_rl.episodes.curriculum import PartwayEnv
+from proactive_rl.episodes.curriculum import PartwayEnv, right_moves
 from proactive_rl.evaluation.engine import EpisodeJob, play_episodes
 from proactive_rl.evaluation.policy import Conversation, HFPolicy, InputRejected
 
@@ -118,13 +118,17 @@ def play_rollouts(
     ``max_turns`` lowers the environment's own turn cap (never raises it).
     """
     environments: dict[int, Any] = {}
+    paths: dict[tuple, list[str]] = {}
 
     def make_env(start: EpisodeStart) -> Any:
         env = envs.make(start.scenario, start.entry, start.root)
         if max_turns is not None:
             env.turn_cap = min(env.turn_cap, max_turns)
-        if start.partway > 0.0:
-            env = PartwayEnv(env, start.partway)
+        if start.partway > 0.0:  # the G copies of a start share one replay of its right moves
+            key = (start.scenario, start.id, start.root, env.turn_cap)
+            if key not in paths:
+                paths[key] = right_moves(env)
+            env = PartwayEnv(env, start.partway, paths[key])
         environments[start.index] = env
         return env
 
