@@ -1,6 +1,6 @@
-"""Every command the README shows, run as far as a CPU allows in seconds, so none of them rots.
+"""Every command the README and the docs show, run as far as a CPU allows in seconds, so none of them rots.
 
-``proactive-rl`` commands: ``--help`` runs; train/eval overrides compose against the real config tree
+``proactive-rl`` commands: ``--help`` runs (``python -m proactive_rl.<module>`` too); train/eval overrides compose against the real config tree
 (``--cfg job`` semantics: the schema checks every key and value type), sweeps (``-m``) job by job;
 ``accelerate launch`` and ``sbatch`` lines: their config files and scripts exist and the overrides they pass
 compose. Lines that run for minutes (the two setup-and-run commands at the top) are run by CI itself.
@@ -8,6 +8,7 @@ compose. Lines that run for minutes (the two setup-and-run commands at the top) 
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import re
 import shlex
@@ -96,6 +97,13 @@ def check(argv: list[str], capsys) -> None:
         compose_all("train", ["experiment=leave_one_out", *argv[2:]])
     elif program == "python" and argv[1:3] == ["-m", "pytest"]:
         return  # the test suite itself
+    elif program == "python" and argv[1] == "-m" and argv[2].startswith("proactive_rl."):  # a module's own CLI
+        module = importlib.import_module(argv[2])
+        if hasattr(module, "__path__"):  # a package runs its __main__
+            module = importlib.import_module(f"{argv[2]}.__main__")
+        with pytest.raises(SystemExit) as exit_info:
+            module.main(["--help"])
+        assert exit_info.value.code == 0 and "usage" in capsys.readouterr().out.lower()
     elif program == "python" and argv[1].startswith("benchmarks/"):
         assert (REPO / argv[1]).is_file(), argv[1]
     else:
