@@ -1,7 +1,8 @@
 """Every command the README and the docs show, run as far as a CPU allows in seconds, so none of them rots.
 
 ``proactive-rl`` commands (and ``python -m proactive_rl.<module>`` lines): ``--help`` runs; train/eval overrides
-compose against the real config tree (``--cfg job`` semantics: the schema checks every key and value type), sweeps (``-m``) job by job;
+compose against the real config tree (``--cfg job`` semantics: the schema checks every key and value type),
+sweeps (``-m``) job by job;
 ``accelerate launch`` and ``sbatch`` lines: their config files and scripts exist and the overrides they pass
 compose. Lines that run for minutes (the two setup-and-run commands at the top) are run by CI itself.
 """
