@@ -27,7 +27,12 @@ from typing import Any
 import yaml
 
 MODELS = ("base", "fine-tuned")
-METRICS = ("acc", "ps")
+METRICS = ("acc", "ps")  # required columns of eval/summary.csv
+# Share of episodes that ended on an invalid answer (neither an option nor an accepted request), % of those
+# that ended on an answer: read from the outcome columns an MCQA summary has had since they were added
+# (NaN, shown as "-", for summaries without them).
+ENDINGS = ("correct_pct", "wrong_pct", "invalid_pct", "abstain_pct")
+REPORTED = (*METRICS, "invalid")
 DEFAULT_SEED_KEYS = ("seed",)
 # Keys that say where and how a run was executed, not what it measured; they never split a group.
 EXECUTION_KEYS = (
@@ -178,7 +183,9 @@ def _summary_scores(path: Path, scenarios: Sequence[str]) -> dict[str, dict[str,
             if row["scenario"] in scores[row["model"]]:
                 raise ValueError(f"{path}:{line}: {row['model']} {row['scenario']} appears twice")
             try:
-                scores[row["model"]][row["scenario"]] = {key: float(row[key]) for key in METRICS}
+                values = {key: float(row[key]) for key in METRICS}
+                values["invalid"] = _invalid_endings(row)
+                scores[row["model"]][row["scenario"]] = values
             except ValueError as error:
                 raise ValueError(f"{path}:{line}: {error}") from error
     for model in MODELS:
@@ -186,6 +193,14 @@ def _summary_scores(path: Path, scenarios: Sequence[str]) -> dict[str, dict[str,
         if absent:
             raise ValueError(f"{path}: no {model} score for {', '.join(absent)}")
     return scores
+
+
+def _invalid_endings(row: dict[str, str]) -> float:
+    """% of answer-ended episodes that ended invalid: each such episode has exactly one final answer."""
+    if any(not row.get(key) for key in ENDINGS):
+        return math.nan
+    endings = sum(float(row[key]) for key in ENDINGS)
+    return 100.0 * float(row["invalid_pct"]) / endings if endings else math.nan
 
 
 def load_run(folder: Path) -> Run | Skipped:
@@ -282,6 +297,22 @@ class Headline:
     held_out_gain: Spread
     held_out_positive: int  # folds whose seed-mean held-out gain is > 0
     held_out_folds: int  # folds with a held-out scenario
+    # on the held-out scenario, base and fine-tuned: interventions per episode, % episodes ending invalid
+    held_out_ps: tuple[float, float] = (math.nan, math.nan)
+    held_out_invalid: tuple[float, float] = (math.nan, math.nan)
+
+
+def _held_out_mean(folds: list[Group], model: str, metric: str) -> float:
+    """Mean over folds of the seed-mean of ``metric`` on each fold's held-out scenarios."""
+    per_fold = []
+    for group in folds:
+        values = [
+            run.scores[model][s][metric] for run in group.runs for s in run.scenarios if run.role(s) == "held out"
+        ]
+        spread = Spread.of(values)
+        if spread.n:
+            per_fold.append(spread.mean)
+    return statistics.fmean(per_fold) if per_fold else math.nan
 
 
 def headlines(groups: list[Group]) -> list[Headline]:
@@ -309,6 +340,8 @@ def headlines(groups: list[Group]) -> list[Headline]:
                 spreads["held out"],
                 sum(mean > 0 for mean in fold_means["held out"]),
                 len(fold_means["held out"]),
+                tuple(_held_out_mean(folds, model, "ps") for model in MODELS),
+                tuple(_held_out_mean(folds, model, "invalid") for model in MODELS),
             )
         )
     return result
@@ -322,7 +355,7 @@ CSV_HEADER = [
     "scenario",
     "role",
     "runs",
-    *(f"{model}_{metric}_{stat}" for model in MODELS for metric in METRICS for stat in ("mean", "std")),
+    *(f"{model}_{metric}_{stat}" for model in MODELS for metric in REPORTED for stat in ("mean", "std")),
     "gain_mean",
     "gain_std",
 ]
@@ -332,7 +365,7 @@ def _scenario_spreads(group: Group, scenario: str) -> dict[str, Spread]:
     spreads = {
         f"{model}_{metric}": Spread.of([run.scores[model][scenario][metric] for run in group.runs])
         for model in MODELS
-        for metric in METRICS
+        for metric in REPORTED
     }
     spreads["gain"] = Spread.of([run.gain(scenario) for run in group.runs])
     return spreads
@@ -346,7 +379,7 @@ def _csv_text(groups: list[Group]) -> str:
         for scenario in group.scenarios:
             spreads = _scenario_spreads(group, scenario)
             row: list[Any] = [group.name, group.variant, scenario, group.runs[0].role(scenario), len(group.runs)]
-            for key in [f"{m}_{k}" for m in MODELS for k in METRICS] + ["gain"]:
+            for key in [f"{m}_{k}" for m in MODELS for k in REPORTED] + ["gain"]:
                 row += [_round(spreads[key].mean), _round(spreads[key].std)]
             writer.writerow(row)
     return buffer.getvalue()
@@ -366,20 +399,32 @@ def _markdown(study: Study) -> str:
     ]
     if study.groups:
         lines += ["## Headline (per variant; each fold weighs the same, ± is the std over all its runs)", ""]
-        lines += ["| variant | folds | runs | gain on trained scenarios | gain on held-out | held-out gain > 0 |"]
-        lines += ["|---|---|---|---|---|---|"]
+        lines += [
+            "| variant | folds | runs | gain on trained scenarios | gain on held-out | held-out gain > 0 "
+            "| held-out ps: base -> fine-tuned | held-out invalid endings %: base -> fine-tuned |"
+        ]
+        lines += ["|---|---|---|---|---|---|---|---|"]
         for headline in headlines(study.groups):
             positive = f"{headline.held_out_positive} of {headline.held_out_folds}" if headline.held_out_folds else "-"
             lines.append(
                 f"| {headline.variant} | {headline.folds} | {headline.runs} | "
-                f"{headline.trained_gain.text(signed=True)} | {headline.held_out_gain.text(signed=True)} | {positive} |"
+                f"{headline.trained_gain.text(signed=True)} | {headline.held_out_gain.text(signed=True)} | {positive} | "
+                f"{_arrow(headline.held_out_ps, 2)} | {_arrow(headline.held_out_invalid, 1)} |"
             )
-        lines.append("")
+        lines += [
+            "",
+            "Invalid endings: % of the episodes that ended on an answer whose answer was neither an option nor an "
+            "accepted request.",
+            "",
+        ]
     for group in study.groups:
         seeds_seen = ", ".join("/".join(str(run.config.get(key)) for key in study.seed_keys) for run in group.runs)
         lines += [f"## {group.name} ({len(group.runs)} runs; {seeds}: {seeds_seen})", ""]
-        lines += ["| scenario | role | base acc | fine-tuned acc | gain | base ps | fine-tuned ps |"]
-        lines += ["|---|---|---|---|---|---|---|"]
+        lines += [
+            "| scenario | role | base acc | fine-tuned acc | gain | base ps | fine-tuned ps "
+            "| base invalid % | fine-tuned invalid % |"
+        ]
+        lines += ["|---|---|---|---|---|---|---|---|---|"]
         for scenario in group.scenarios:
             spreads = _scenario_spreads(group, scenario)
             cells = [
@@ -388,6 +433,8 @@ def _markdown(study: Study) -> str:
                 spreads["gain"].text(signed=True),
                 spreads["base_ps"].text(2),
                 spreads["fine-tuned_ps"].text(2),
+                spreads["base_invalid"].text(),
+                spreads["fine-tuned_invalid"].text(),
             ]
             lines.append(f"| {scenario} | {group.runs[0].role(scenario)} | " + " | ".join(cells) + " |")
         lines.append("")
@@ -396,6 +443,10 @@ def _markdown(study: Study) -> str:
         lines += [f"- `{skipped.path}`: {skipped.reason}" for skipped in study.skipped]
         lines.append("")
     return "\n".join(lines)
+
+
+def _arrow(pair: tuple[float, float], digits: int) -> str:
+    return " -> ".join("-" if math.isnan(value) else f"{value:.{digits}f}" for value in pair)
 
 
 def _write_plot(groups: list[Group], path: Path) -> None:

@@ -16,11 +16,20 @@ from proactive_rl.study import report
 SCENARIOS = ["ROD", "VSOD", "CIT", "COCO"]
 
 
+ENDINGS = ("correct_pct", "wrong_pct", "invalid_pct", "abstain_pct")
+
+
 def _scores(rng: random.Random) -> dict[str, dict[str, dict[str, float]]]:
-    return {
-        model: {s: {"acc": round(rng.uniform(0, 100), 2), "ps": round(rng.uniform(0, 3), 2)} for s in SCENARIOS}
-        for model in ("base", "fine-tuned")
-    }
+    def one() -> dict[str, float]:
+        values = {"acc": round(rng.uniform(0, 100), 2), "ps": round(rng.uniform(0, 3), 2)}
+        values.update({key: round(rng.uniform(0, 30), 2) for key in ENDINGS})
+        return values
+
+    return {model: {s: one() for s in SCENARIOS} for model in ("base", "fine-tuned")}
+
+
+def _invalid(values: dict[str, float]) -> float:
+    return 100 * values["invalid_pct"] / sum(values[key] for key in ENDINGS)
 
 
 def _write_run(folder: Path, held_out: str, seed: int, scores: dict | None, lr: float = 5e-4) -> None:
@@ -40,11 +49,13 @@ def _write_run(folder: Path, held_out: str, seed: int, scores: dict | None, lr: 
     (folder / "eval").mkdir()
     with (folder / "eval" / "summary.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["model", "setting", "scenario", "in_train", "episodes", "errors", "acc", "ps", "ref_acc"])
+        columns = ["model", "setting", "scenario", "in_train", "episodes", "errors", "acc", "ps", "ref_acc"]
+        writer.writerow([*columns, "intervention_pct", *ENDINGS])
         for model, by_scenario in scores.items():
             for scenario, values in by_scenario.items():
-                writer.writerow([model, "mcqa", scenario, scenario != held_out, 4, 0, values["acc"], values["ps"], 90])
-            writer.writerow([model, "mcqa", "Avg", "", 16, 0, 50.0, 1.0, 90])
+                row = [model, "mcqa", scenario, scenario != held_out, 4, 0, values["acc"], values["ps"], 90]
+                writer.writerow([*row, 40.0, *(values.get(key, "") for key in ENDINGS)])
+            writer.writerow([model, "mcqa", "Avg", "", 16, 0, 50.0, 1.0, 90, 40.0, 10, 10, 10, 10])
 
 
 @pytest.fixture
@@ -84,6 +95,8 @@ def test_report_means_stds_roles_and_incomplete_run(study_dir, tmp_path):
         assert float(row["gain_mean"]) == pytest.approx(statistics.fmean(gains), abs=1e-4)
         ps = [run["fine-tuned"][row["scenario"]]["ps"] for run in runs]
         assert float(row["fine-tuned_ps_mean"]) == pytest.approx(statistics.fmean(ps), abs=1e-4)
+        invalid = [_invalid(run["base"][row["scenario"]]) for run in runs]
+        assert float(row["base_invalid_mean"]) == pytest.approx(statistics.fmean(invalid), abs=1e-3)
 
     # headline: mean over the two folds of the seed-mean gain on held-out (resp. trained) scenarios
     def gain(run: dict, scenarios: list[str]) -> float:
@@ -100,6 +113,15 @@ def test_report_means_stds_roles_and_incomplete_run(study_dir, tmp_path):
     assert cells[3].startswith(f"{statistics.fmean(trained):+.1f} ± ")
     assert cells[4].startswith(f"{statistics.fmean(held):+.1f} ± ")
     assert cells[5] == f"{sum(value > 0 for value in held)} of 2"
+    # held-out asks and invalid endings, base -> fine-tuned, each the mean over folds of the seed means
+    for cell, measure, digits in ((cells[6], lambda v: v["ps"], 2), (cells[7], _invalid, 1)):
+        pair = [
+            statistics.fmean(
+                statistics.fmean(measure(fixture[(h, seed)][model][h]) for seed in (0, 1, 2)) for h in ("CIT", "COCO")
+            )
+            for model in ("base", "fine-tuned")
+        ]
+        assert cell == " -> ".join(f"{value:.{digits}f}" for value in pair)
     assert (tmp_path / "out" / "report.png").stat().st_size > 10_000
 
 
@@ -150,3 +172,16 @@ def test_report_reads_the_config_a_train_run_writes(tmp_path):
     group = study.groups[0]
     assert group.runs[0].train_scenarios == ["ROD", "VSOD", "MVP-N", "IN-C", "QD", "CIT"]
     assert [group.runs[0].role(s) for s in SCENARIOS] == ["trained", "trained", "trained", "held out"]
+
+
+def test_report_shows_a_dash_for_summaries_without_outcome_columns(tmp_path):
+    scores = _scores(random.Random(3))
+    for by_scenario in scores.values():
+        for values in by_scenario.values():
+            for key in ENDINGS:
+                del values[key]
+    _write_run(tmp_path / "old" / "COCO_s0", "COCO", 0, scores)
+    study = report([tmp_path / "old"], tmp_path / "out")
+    assert not study.skipped
+    headline_row = next(line for line in study.markdown.splitlines() if line.startswith("| all runs |"))
+    assert headline_row.rstrip().endswith("| - -> - |")
