@@ -9,7 +9,11 @@ transforms rewrite a *training* row so that the words and the places change whil
   its paraphrases), never a held-out scenario's official text, so a fold's GRPO data cannot teach the words
   of the scenario it holds out;
 - ``shuffle``: the interventions are shuffled among themselves, and so are the categories; the abstain
-  option stays between them, where the official layout puts it.
+  option stays between them, where the official layout puts it;
+- ``hint_rate``: that share of rows carries its scenario's hint sentence after the question, exactly as the
+  paper's hint setting (``eval.hint=true``, ``envs`` with ``hint=True``) shows it, so the sentence is not a
+  prompt the policy meets for the first time at evaluation. A row only ever gets its own scenario's hint, and
+  a fold's GRPO rows hold no row of the scenario it holds out, so no held-out hint reaches them.
 
 The row's ``options``, ``proactive_actions``, prompt text and confidence-gain keys change together, and the ground truth stays the
 category's text, so the rewards (which judge an answer by the row's displayed options, text or letter) judge
@@ -24,8 +28,10 @@ import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import envs
 from envs.matching import is_abstain_option
 from envs.options import split_options
+from envs.scenarios import ZOOM_OPTION
 from proactive_rl.prompting import MCQA_INSTRUCTION, SHORT_ANSWER_INSTRUCTION, format_mcqa, user_text
 
 DELTA_COLUMNS = ("qwen_delta", "llava_delta")  # confidence gain per intervention option: [{key, value}]
@@ -96,10 +102,20 @@ class DiversitySettings:
 
     paraphrase: bool = False  # intervention options drawn from the training paraphrase bank
     shuffle: bool = False  # interventions shuffled among themselves, categories among themselves
+    hint_rate: float = 0.0  # share of rows whose question carries the scenario's hint sentence (eval.hint's)
 
     @property
     def active(self) -> bool:
-        return self.paraphrase or self.shuffle
+        return self.paraphrase or self.shuffle or self.hint_rate > 0
+
+
+def row_hint(scenario: str, options: Sequence[str]) -> str:
+    """The hint sentence the hint setting adds to a ``scenario`` frame showing ``options`` (official texts).
+
+    Rows carry no episode entry; COCO's zoom entries (their own hint) are the ones offering the zoom option.
+    """
+    spec = envs.SPECS[envs.canonical_scenario(scenario)]
+    return spec.hint_text({"direction": "zoom" if ZOOM_OPTION in options else ""})
 
 
 def _with_text(prompt, text: str):
@@ -129,9 +145,11 @@ def rewrite_options(
     proactive_actions: Sequence[str],
     replace: dict[str, str],
     order: Sequence[str] | None = None,
+    hint: str | None = None,
 ) -> dict:
     """The row columns (prompt, options, proactive_actions) with options renamed by ``replace`` and placed in
-    ``order`` (a permutation of ``options``; None keeps theirs). The prompt must be in the official layout."""
+    ``order`` (a permutation of ``options``; None keeps theirs), and ``hint`` after the question (as ``envs``
+    adds it). The prompt must be in the official layout."""
     text = user_text(prompt)
     head = text.find(MCQA_INSTRUCTION)
     if head < 0:
@@ -140,8 +158,9 @@ def rewrite_options(
         )
     ordered = list(order) if order is not None else list(options)
     shown = [replace.get(option, option) for option in ordered]
+    question = f"{text[:head]} {hint}" if hint else text[:head]
     return {
-        "prompt": _with_text(prompt, format_mcqa(text[:head], shown, text.endswith(SHORT_ANSWER_INSTRUCTION))),
+        "prompt": _with_text(prompt, format_mcqa(question, shown, text.endswith(SHORT_ANSWER_INSTRUCTION))),
         "options": shown,
         "proactive_actions": [replace.get(action, action) for action in proactive_actions],
     }
@@ -156,7 +175,7 @@ def diversify(
     """``row``'s prompt, options and proactive_actions rewritten by ``settings`` (see the module docstring).
 
     ``excluded`` texts (a held-out scenario's official interventions) are never drawn; an official text that is
-    excluded and has no paraphrase fails, since the row would leak it.
+    excluded and has no paraphrase fails, since the row would leak it. ``hint_rate`` needs the row's ``scenario``.
     """
     options = list(row["options"])
     proactive = list(row.get("proactive_actions") or [])
@@ -180,10 +199,15 @@ def diversify(
             shuffled_categories = list(categories)
             rng.shuffle(shuffled_categories)
             order = interventions + abstains + shuffled_categories
+    hint = None
+    if settings.hint_rate > 0 and rng.random() < settings.hint_rate:
+        if not row.get("scenario"):
+            raise ValueError("diversity: data.diversity.hint_rate needs the row's scenario column")
+        hint = row_hint(row["scenario"], options)
     deltas = [column for column in DELTA_COLUMNS if column in row]
-    if not replace and order is None:
+    if not replace and order is None and hint is None:
         return {key: row[key] for key in ("prompt", "options", "proactive_actions", *deltas)}
-    rewritten = rewrite_options(row["prompt"], options, proactive, replace, order)
+    rewritten = rewrite_options(row["prompt"], options, proactive, replace, order, hint)
     for column in deltas:  # confidence gains are keyed by the option text
         rewritten[column] = [
             {**item, "key": replace.get(item["key"], item["key"])}

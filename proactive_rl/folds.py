@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import envs
 from envs.options import split_options
 from proactive_rl.data import DataConfig, load_train_split, rebalance_scenarios, scenario_shares
-from proactive_rl.diversity import DELTA_COLUMNS, diversify
+from proactive_rl.diversity import DELTA_COLUMNS, DiversitySettings, diversify
 
 TEXT_COLUMNS = ("scenario", "options", "proactive_actions", "ground_truth")
 
@@ -53,12 +53,13 @@ def grpo_rows(cfg: DataConfig, train_source, seed: int):
     """The GRPO prompts of a run: the training scenarios' train rows, diversified, rebalanced, checked."""
     trained = [envs.canonical_scenario(name) for name in cfg.train_scenarios]
     rows = load_train_split(train_source, scenarios=trained)
-    diversity = cfg.diversity
-    if diversity.paraphrase or diversity.shuffle:
+    given = cfg.diversity  # a DictConfig under Hydra: its dataclass's methods are not there
+    diversity = DiversitySettings(bool(given.paraphrase), bool(given.shuffle), float(given.hint_rate))
+    if diversity.active:
         held_out = held_out_scenarios(cfg)
         excluded = intervention_texts(load_train_split(train_source), held_out) if diversity.paraphrase else set()
 
-        columns = ["prompt", "options", "proactive_actions", "ground_truth"]
+        columns = ["prompt", "options", "proactive_actions", "ground_truth", "scenario"]
         columns += [column for column in DELTA_COLUMNS if column in rows.column_names]
 
         def rewrite(*values):

@@ -136,6 +136,8 @@ def _check_data(problems: _Problems, cfg: DictConfig, train: bool) -> None:
                 from proactive_rl.hub import check_source
 
                 problems.capture(lambda: check_source(source, "data.train_source", kind="dataset"))
+    if train:
+        _number(problems, "data.diversity.hint_rate", _get(problems, cfg, "data.diversity.hint_rate"), 0, 1)
     if train and cfg.data.scenario_weights:
         from proactive_rl.data import scenario_shares
 

@@ -14,10 +14,10 @@ import envs
 from envs.matching import is_abstain_option
 from proactive_rl.config import compose_train_config
 from proactive_rl.data import load_train_split
-from proactive_rl.diversity import EVAL_PARAPHRASES, TRAIN_PARAPHRASES, DiversitySettings, diversify
+from proactive_rl.diversity import EVAL_PARAPHRASES, TRAIN_PARAPHRASES, DiversitySettings, diversify, row_hint
 from proactive_rl.folds import grpo_rows
 from proactive_rl.models import as_model_config, ensure_tiny_model, read_build_info, tiny_model_dir
-from proactive_rl.prompting import user_text
+from proactive_rl.prompting import MCQA_INSTRUCTION, user_text
 from rewards import classify, make_question
 
 
@@ -64,6 +64,42 @@ def test_grpo_rows_hold_no_held_out_row_nor_held_out_wording(held_out):
     assert len(plain) == len(rows)
     if held_out == "CIT":  # VSOD shares "Rewind the video." with CIT: only the paraphrase switch removes it
         assert forbidden & {option for options in plain["options"] for option in options}
+
+
+def official_hints(scenario: str) -> set[str]:
+    """The hint sentences the hint setting shows on a scenario's *test* episodes (read through ``envs``)."""
+    name = envs.OFFICIAL_NAMES[scenario]
+    root = small_synth_root() / "test"
+    entries = [json.loads(line) for line in (root / f"{name}_preprocessed.jsonl").read_text().splitlines()]
+    return {envs.make(scenario, e, root, hint=True).prompt[len(envs.make(scenario, e, root).prompt) + 1 :] for e in entries}
+
+
+@pytest.mark.parametrize("held_out", ["VSOD", "COCO"])
+def test_hinted_rows_show_their_own_scenarios_hint_as_the_hint_setting_does(held_out):
+    cfg = fold_config(held_out, "data.diversity.hint_rate=1.0")
+    rows = grpo_rows(cfg.data, small_synth_root() / "train", seed=0)
+    plain = grpo_rows(fold_config(held_out).data, small_synth_root() / "train", seed=0)
+    shown_hints = set()
+    for row, before in zip(rows, plain, strict=True):
+        question, hinted = user_text(before["prompt"]).split(MCQA_INSTRUCTION)[0], user_text(row["prompt"])
+        assert hinted.startswith(question + " Hint: ") and row["options"] == before["options"]
+        hint = hinted.split(MCQA_INSTRUCTION)[0][len(question) + 1 :]
+        assert hint in official_hints(row["scenario"]), (row["scenario"], hint)
+        assert hinted == user_text(before["prompt"]).replace(question, f"{question} {hint}", 1)
+        shown_hints.add(hint)
+    trained = set(envs.SCENARIOS) - {held_out}
+    assert shown_hints == set().union(*(official_hints(s) for s in trained))  # COCO's zoom hint too, where trained
+    assert not official_hints(held_out) & shown_hints  # the held-out scenario's hint never reaches GRPO
+
+
+def test_hint_rate_hints_that_share_of_rows_and_zero_changes_nothing():
+    half = grpo_rows(fold_config("COCO", "data.diversity.hint_rate=0.5").data, small_synth_root() / "train", seed=0)
+    plain = grpo_rows(fold_config("COCO").data, small_synth_root() / "train", seed=0)
+    hinted = sum(" Hint: " in user_text(prompt) for prompt in half["prompt"])
+    assert 0.3 < hinted / len(half) < 0.7
+    off = grpo_rows(fold_config("COCO", "data.diversity.hint_rate=0").data, small_synth_root() / "train", seed=0)
+    assert off["prompt"] == plain["prompt"] and " Hint: " not in str(plain["prompt"])
+    assert row_hint("COCO", ["Move farther from the object.", "cat"]) == "Hint: zooming out could help with classification."
 
 
 def test_base_and_grpo_rows_read_the_train_split_only(tmp_path):

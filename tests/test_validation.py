@@ -31,6 +31,8 @@ BAD_SETTINGS = [
     (["peft.r=0"], "peft.r=0: expected a number in [1, inf]"),
     (["peft.alpha=0"], "peft.alpha=0: expected a number in (0, inf]"),
     (["data.informative_ratio=1.5"], "data.informative_ratio=1.5"),
+    (["data.diversity.hint_rate=1.5"], "data.diversity.hint_rate=1.5: expected a number in [0, 1]"),
+    (["trainer.rollout=episode", "data.diversity.hint_rate=0.5"], "data.diversity rewrites train rows"),
     (["data.name=proactivebench", "data.test_root=/nonexistent/pb"], "data.test_root='/nonexistent/pb'"),
     (["data.name=proactivebench", "data.test_root=/tmp"], "data.test_root='/tmp': lacks ChangeIt_preprocessed.jsonl"),
     (["model.name_or_path=/nonexistent/model"], "model.name_or_path=/nonexistent/model: no such folder"),

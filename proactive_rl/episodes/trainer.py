@@ -95,6 +95,12 @@ def episode_settings(cfg: Any) -> EpisodeSettings:
         raise ValueError("trainer.rollout=episode generates with the trained model; set trainer.use_vllm=false")
     if trainer.beta != 0.0:
         raise ValueError(f"trainer.rollout=episode supports trainer.beta=0 only (got {trainer.beta})")
+    diversity = cfg.data.diversity
+    if diversity.paraphrase or diversity.shuffle or diversity.hint_rate:
+        raise ValueError(
+            "data.diversity rewrites train rows, which trainer.rollout=episode does not read (episodes are played "
+            "in the official wording); set data.diversity.paraphrase/shuffle=false and hint_rate=0"
+        )
     components, weights = episode_reward_setup(cfg.reward)
     _check_trl_version()
     return EpisodeSettings(
