@@ -319,6 +319,42 @@ def test_one_episode_step_trains_lora_only(trainer):
     assert logged["episodes/turn_cap"] > 0  # the cap lowered by trainer.episode_max_turns ended some episodes
 
 
+def test_kl_reference_is_the_base_model_on_the_same_turn_rows(trainer, sampled, data_root, monkeypatch):
+    policy, _, turns = sampled
+    batch = trainer.turn_batch(policy, turns)
+    lora = {name: param for name, param in trainer.model.named_parameters() if "lora_B" in name}
+    saved = {name: param.detach().clone() for name, param in lora.items()}
+    try:
+        with torch.no_grad():  # an adapter that has moved away from the base
+            for param in lora.values():
+                param.add_(0.5 * torch.randn_like(param))
+            policy_logps = trainer.turn_logps(trainer.model, batch)
+        reference = trainer.reference_logps(batch)
+        base, _ = _boosted_tiny()  # the same base weights, built again, no adapter: a plain forward pass
+        ids = torch.cat([batch["prompt_ids"], batch["completion_ids"]], dim=1)
+        length = batch["completion_ids"].size(1)
+        with torch.no_grad():
+            logits = base(
+                input_ids=ids,
+                attention_mask=torch.cat([batch["prompt_mask"], batch["completion_mask"]], dim=1),
+                pixel_values=batch["pixel_values"],
+                image_grid_thw=batch["image_grid_thw"],
+                **{key: batch[key] for key in ("token_type_ids", "mm_token_type_ids") if key in batch},
+            ).logits[:, -length - 1 : -1]  # TRL scores at the sampling temperature
+        expected = (logits / trainer.temperature).log_softmax(-1).gather(-1, batch["completion_ids"].unsqueeze(-1)).squeeze(-1)
+        mask = batch["completion_mask"].bool()
+        assert torch.allclose(reference[mask], expected[mask], atol=1e-5)
+        assert (reference[mask] - policy_logps[mask]).abs().max() > 1e-3
+        monkeypatch.setattr(trainer, "beta", 0.04)
+        torch.manual_seed(2)
+        scored = trainer._generate_and_score_completions(_rows(data_root))
+        assert scored["ref_per_token_logps"].shape == scored["completion_ids"].shape
+    finally:
+        with torch.no_grad():
+            for name, param in lora.items():
+                param.copy_(saved[name])
+
+
 def test_turn_rows_pad_to_whole_slices_with_masked_copies(trainer, data_root, monkeypatch):
     # Every process must hand TRL the same number of rows, a multiple of steps_per_generation: padding rows
     # are copies of the last turn that carry no loss (zero mask, zero advantage), and no turn is dropped.

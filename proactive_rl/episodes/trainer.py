@@ -28,7 +28,10 @@ loss mask is zero (``padded_turn_rows``). Padding rows add nothing to the loss u
 (``dapo``, the default, and ``bnpo``); ``grpo`` and ``dr_grpo`` divide by the number of rows, padding
 included.
 
-Not supported in episode mode (refused at start): vLLM generation, a KL term (``beta != 0``) and FSDP.
+A KL term (``trainer.beta > 0``) is computed on the same turn rows against TRL's reference (its
+``ref_model``, or with LoRA the model with the adapter off), and enters TRL's loss unchanged.
+
+Not supported in episode mode (refused at start): vLLM generation and FSDP.
 """
 
 from __future__ import annotations
@@ -93,8 +96,6 @@ def episode_settings(cfg: Any) -> EpisodeSettings:
         raise ValueError(f"trainer.step_discount={trainer.step_discount}: expected a number in [0, 1]")
     if trainer.use_vllm:
         raise ValueError("trainer.rollout=episode generates with the trained model; set trainer.use_vllm=false")
-    if trainer.beta != 0.0:
-        raise ValueError(f"trainer.rollout=episode supports trainer.beta=0 only (got {trainer.beta})")
     diversity = cfg.data.diversity
     if diversity.paraphrase or diversity.shuffle or diversity.hint_rate:
         raise ValueError(
@@ -263,6 +264,8 @@ def episode_trainer_class():
             if self.args.gradient_accumulation_steps % generate_every != 0:
                 with torch.no_grad():
                     batch["old_per_token_logps"] = self.turn_logps(self.model, batch)
+            if self.beta != 0.0:
+                batch["ref_per_token_logps"] = self.reference_logps(batch)
             self._log_turns(
                 turns, turn_advantage, turn_totals, turn_meta, int(batch["prompt_mask"][: len(turns)].sum())
             )
@@ -312,6 +315,18 @@ def episode_trainer_class():
                 mm_token_type_ids=batch.get("mm_token_type_ids"),
             )
             return logps
+
+        def reference_logps(self, batch: dict[str, Any]) -> Any:
+            """Per-token log-probs of a ``turn_batch``'s answers under the KL reference, chosen as TRL does:
+            its ``ref_model``, else (LoRA) the model with the adapter off, or the "ref" adapter when re-training one."""
+            from trl.trainer.utils import use_adapter
+
+            with torch.no_grad():
+                if self.ref_model is not None:
+                    return self.turn_logps(self.ref_model, batch)
+                model = self.accelerator.unwrap_model(self.model)
+                with use_adapter(model, adapter_name="ref" if "ref" in model.peft_config else None):
+                    return self.turn_logps(self.model, batch)
 
         def _log_episodes(self, scored, totals, stats) -> None:
             metrics = self._metrics["train"]
