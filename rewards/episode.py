@@ -21,6 +21,8 @@ return "ask exactly as often as the frame needs, then answer right":
 - ``episode_turn_cap`` -0.5: the episode ran out of turns (or frames) while still asking; oscillating
   left/right until the cap is the failure mode this removes.
 - ``episode_invalid`` -0.5: the answer matched no option (as for rows).
+- ``episode_useful_intervention`` (not selected by default): ``episode_intervention`` paid only in episodes
+  that ended correct, a hindsight credit for asks where asking does not help.
 """
 
 from __future__ import annotations
@@ -62,6 +64,18 @@ def episode_intervention(episode: EpisodeSummary) -> list[float]:
     if values and episode.end_reason in TRUNCATED_ENDS:
         values[-1] = 0.0  # accepted but not carried out: there was no next turn
     return values
+
+
+@register_episode("episode_useful_intervention", bounds=(0.0, 1.0))
+def episode_useful_intervention(episode: EpisodeSummary) -> list[float]:
+    """``episode_intervention`` of an episode that ended correct, 0 on every turn of one that did not.
+
+    An alternative to ``episode_intervention`` (select one of the two): an ask is credited in hindsight,
+    when the frames it led to ended in the right answer. Where the policy cannot use what an ask shows (it
+    names the object at chance even on the frame that shows it), asking then pays no more than guessing,
+    so it is not learnt there, while on a scenario the policy reads every right ask still pays in full.
+    """
+    return episode_intervention(episode) if episode.correct else [0.0] * episode.num_turns
 
 
 @register_episode("episode_turn", bounds=(1.0, 1.0))

@@ -152,6 +152,17 @@ def test_default_episode_rewards_per_turn():
     assert invalid == pytest.approx([-0.6])
 
 
+def test_useful_intervention_credits_asks_of_correct_episodes_only():
+    names = ["episode_correct", "episode_useful_intervention", "episode_turn"]
+    weights = [1.0, 0.5, -0.1]
+    right, totals = episode_rewards(_summary(["intervention", "intervention", "correct"], "correct"), names, weights)
+    assert right == pytest.approx([0.4, 0.4, 0.9]) and totals["episode_useful_intervention"] == 2.0
+    wrong, totals = episode_rewards(_summary(["intervention", "intervention", "wrong"], "wrong"), names, weights)
+    assert wrong == pytest.approx([-0.1, -0.1, -0.1]) and totals["episode_useful_intervention"] == 0.0
+    capped, _ = episode_rewards(_summary(["intervention"] * 3, "max_turns"), names, weights)
+    assert capped == pytest.approx([-0.1, -0.1, -0.1])
+
+
 def test_episode_reward_config_errors_name_the_key():
     with pytest.raises(ValueError, match="unknown episode reward component"):
         episode_reward_setup(RewardConfig(episode_components=["episode_correct", "correct_category"]))
