@@ -28,6 +28,7 @@ import yaml
 
 MODELS = ("base", "fine-tuned")
 METRICS = ("acc", "ps")  # required columns of eval/summary.csv
+PLAIN_SETTING = "mcqa"  # the summary rows compared: MCQA without hint, history or reworded options
 # Share of episodes that ended on an invalid answer (neither an option nor an accepted request), % of those
 # that ended on an answer: read from the outcome columns an MCQA summary has had since they were added
 # (NaN, shown as "-", for summaries without them).
@@ -177,8 +178,14 @@ def _summary_scores(path: Path, scenarios: Sequence[str]) -> dict[str, dict[str,
         missing_columns = {"model", "scenario", *METRICS} - set(reader.fieldnames or [])
         if missing_columns:
             raise ValueError(f"{path}: no column {', '.join(sorted(missing_columns))} (an MCQA summary has acc, ps)")
+        settings = set()
         for line, row in enumerate(reader, start=2):
-            if row["model"] not in scores or row["scenario"] == "Avg":
+            settings.add(row.get("setting", PLAIN_SETTING))
+            if (
+                row["model"] not in scores
+                or row["scenario"] == "Avg"
+                or row.get("setting", PLAIN_SETTING) != PLAIN_SETTING
+            ):
                 continue
             if row["scenario"] in scores[row["model"]]:
                 raise ValueError(f"{path}:{line}: {row['model']} {row['scenario']} appears twice")
@@ -188,6 +195,10 @@ def _summary_scores(path: Path, scenarios: Sequence[str]) -> dict[str, dict[str,
                 scores[row["model"]][row["scenario"]] = values
             except ValueError as error:
                 raise ValueError(f"{path}:{line}: {error}") from error
+    if settings and PLAIN_SETTING not in settings:
+        raise ValueError(
+            f"{path}: holds settings {sorted(settings)}, not the plain {PLAIN_SETTING!r} the study compares"
+        )
     for model in MODELS:
         absent = [s for s in scenarios if s not in scores[model] or math.isnan(scores[model][s]["acc"])]
         if absent:

@@ -352,7 +352,12 @@ def test_kl_reference_is_the_base_model_on_the_same_turn_rows(trainer, sampled, 
                 image_grid_thw=batch["image_grid_thw"],
                 **{key: batch[key] for key in ("token_type_ids", "mm_token_type_ids") if key in batch},
             ).logits[:, -length - 1 : -1]  # TRL scores at the sampling temperature
-        expected = (logits / trainer.temperature).log_softmax(-1).gather(-1, batch["completion_ids"].unsqueeze(-1)).squeeze(-1)
+        expected = (
+            (logits / trainer.temperature)
+            .log_softmax(-1)
+            .gather(-1, batch["completion_ids"].unsqueeze(-1))
+            .squeeze(-1)
+        )
         mask = batch["completion_mask"].bool()
         assert torch.allclose(reference[mask], expected[mask], atol=1e-5)
         assert (reference[mask] - policy_logps[mask]).abs().max() > 1e-3

@@ -246,6 +246,19 @@ def test_evaluate_models_loads_one_model_at_a_time(test_root, tmp_path):
     assert len(loaded) == 2
 
 
+def test_a_diagnostic_setting_reports_beside_the_plain_table_not_over_it(test_root, tmp_path):
+    models = {"base": AbstainPolicy(), "fine-tuned": OraclePolicy(1)}
+    evaluate_models(models, _settings(max_episodes_per_scenario=2), test_root, ["ROD", "COCO"], tmp_path)
+    plain = (tmp_path / "summary.csv").read_text()
+    hinted = evaluate_models(
+        models, _settings(max_episodes_per_scenario=2, hint=True), test_root, ["ROD", "COCO"], tmp_path
+    )
+    assert (tmp_path / "summary.csv").read_text() == plain
+    assert {row["setting"] for row in csv.DictReader(plain.splitlines())} == {"mcqa"}
+    rows = list(csv.DictReader((tmp_path / "mcqa-hint" / "summary.csv").open()))
+    assert {row["setting"] for row in rows} == {"mcqa-hint"} and hinted.files["csv"].parent.name == "mcqa-hint"
+
+
 def test_oeg_end_to_end_with_a_tiny_judge(tiny, test_root, tmp_path):
     import random
 

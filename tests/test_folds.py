@@ -71,7 +71,9 @@ def official_hints(scenario: str) -> set[str]:
     name = envs.OFFICIAL_NAMES[scenario]
     root = small_synth_root() / "test"
     entries = [json.loads(line) for line in (root / f"{name}_preprocessed.jsonl").read_text().splitlines()]
-    return {envs.make(scenario, e, root, hint=True).prompt[len(envs.make(scenario, e, root).prompt) + 1 :] for e in entries}
+    return {
+        envs.make(scenario, e, root, hint=True).prompt[len(envs.make(scenario, e, root).prompt) + 1 :] for e in entries
+    }
 
 
 @pytest.mark.parametrize("held_out", ["VSOD", "COCO"])
@@ -99,7 +101,10 @@ def test_hint_rate_hints_that_share_of_rows_and_zero_changes_nothing():
     assert 0.3 < hinted / len(half) < 0.7
     off = grpo_rows(fold_config("COCO", "data.diversity.hint_rate=0").data, small_synth_root() / "train", seed=0)
     assert off["prompt"] == plain["prompt"] and " Hint: " not in str(plain["prompt"])
-    assert row_hint("COCO", ["Move farther from the object.", "cat"]) == "Hint: zooming out could help with classification."
+    assert (
+        row_hint("COCO", ["Move farther from the object.", "cat"])
+        == "Hint: zooming out could help with classification."
+    )
 
 
 def test_base_and_grpo_rows_read_the_train_split_only(tmp_path):

@@ -32,7 +32,9 @@ def _invalid(values: dict[str, float]) -> float:
     return 100 * values["invalid_pct"] / sum(values[key] for key in ENDINGS)
 
 
-def _write_run(folder: Path, held_out: str, seed: int, scores: dict | None, lr: float = 5e-4) -> None:
+def _write_run(
+    folder: Path, held_out: str, seed: int, scores: dict | None, lr: float = 5e-4, setting: str = "mcqa"
+) -> None:
     folder.mkdir(parents=True)
     config = {
         "seed": seed,
@@ -53,9 +55,9 @@ def _write_run(folder: Path, held_out: str, seed: int, scores: dict | None, lr: 
         writer.writerow([*columns, "intervention_pct", *ENDINGS])
         for model, by_scenario in scores.items():
             for scenario, values in by_scenario.items():
-                row = [model, "mcqa", scenario, scenario != held_out, 4, 0, values["acc"], values["ps"], 90]
+                row = [model, setting, scenario, scenario != held_out, 4, 0, values["acc"], values["ps"], 90]
                 writer.writerow([*row, 40.0, *(values.get(key, "") for key in ENDINGS)])
-            writer.writerow([model, "mcqa", "Avg", "", 16, 0, 50.0, 1.0, 90, 40.0, 10, 10, 10, 10])
+            writer.writerow([model, setting, "Avg", "", 16, 0, 50.0, 1.0, 90, 40.0, 10, 10, 10, 10])
 
 
 @pytest.fixture
@@ -185,3 +187,12 @@ def test_report_shows_a_dash_for_summaries_without_outcome_columns(tmp_path):
     assert not study.skipped
     headline_row = next(line for line in study.markdown.splitlines() if line.startswith("| all runs |"))
     assert headline_row.rstrip().endswith("| - -> - |")
+
+
+def test_report_lists_a_run_whose_summary_is_a_diagnostic_setting_instead_of_averaging_it(study_dir, tmp_path):
+    sweep, _ = study_dir
+    _write_run(sweep / "CIT_s9", "CIT", 9, _scores(random.Random(9)), setting="mcqa-hint")
+    study = report([sweep], tmp_path / "out")
+    skipped = {entry.path.name: entry.reason for entry in study.skipped}
+    assert "not the plain 'mcqa'" in skipped["CIT_s9"] and "mcqa-hint" in skipped["CIT_s9"]
+    assert [len(group.runs) for group in study.groups] == [3, 3]

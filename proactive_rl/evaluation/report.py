@@ -186,9 +186,18 @@ def _action_rows(evaluations: list[ModelEvaluation]) -> str:
 def write_report(
     evaluations: list[ModelEvaluation], output_dir: str | Path, train_scenarios: list[str] | None = None
 ) -> Summary:
-    """Write summary.md, summary.csv (and actions.csv, plots for MCQA) under ``output_dir``; return the Summary."""
+    """Write summary.md, summary.csv (and actions.csv, plots for MCQA) under ``output_dir``; return the Summary.
+
+    An MCQA variant setting (hint, history, paraphrased wording: ``mcqa-hint`` ...) writes them to
+    ``output_dir/<setting>/`` instead, so a diagnostic evaluated into a training run's ``eval`` folder never
+    replaces the plain MCQA table that the run's final evaluation wrote there (the one ``proactive-rl report``
+    reads).
+    """
     train_scenarios = list(train_scenarios or [])
     output = Path(output_dir)
+    variants = {evaluation.setting for evaluation in evaluations if evaluation.mode == "mcqa"} - {"mcqa"}
+    if len(variants) == 1 and all(evaluation.setting in variants for evaluation in evaluations):
+        output = output / variants.pop()
     output.mkdir(parents=True, exist_ok=True)
     markdown = markdown_table(evaluations, train_scenarios)
     header, rows = _csv_rows(evaluations, train_scenarios)
