@@ -104,6 +104,11 @@ class DiversitySettings:
     shuffle: bool = False  # interventions shuffled among themselves, categories among themselves
     hint_rate: float = 0.0  # share of rows whose question carries the scenario's hint sentence (eval.hint's)
 
+    @classmethod
+    def of(cls, given) -> DiversitySettings:
+        """The settings of ``data.diversity`` (a DictConfig under Hydra, where the dataclass's methods are absent)."""
+        return cls(bool(given.paraphrase), bool(given.shuffle), float(given.hint_rate))
+
     @property
     def active(self) -> bool:
         return self.paraphrase or self.shuffle or self.hint_rate > 0

@@ -53,8 +53,7 @@ def grpo_rows(cfg: DataConfig, train_source, seed: int):
     """The GRPO prompts of a run: the training scenarios' train rows, diversified, rebalanced, checked."""
     trained = [envs.canonical_scenario(name) for name in cfg.train_scenarios]
     rows = load_train_split(train_source, scenarios=trained)
-    given = cfg.diversity  # a DictConfig under Hydra: its dataclass's methods are not there
-    diversity = DiversitySettings(bool(given.paraphrase), bool(given.shuffle), float(given.hint_rate))
+    diversity = DiversitySettings.of(cfg.diversity)
     if diversity.active:
         held_out = held_out_scenarios(cfg)
         excluded = intervention_texts(load_train_split(train_source), held_out) if diversity.paraphrase else set()

@@ -180,12 +180,9 @@ def _summary_scores(path: Path, scenarios: Sequence[str]) -> dict[str, dict[str,
             raise ValueError(f"{path}: no column {', '.join(sorted(missing_columns))} (an MCQA summary has acc, ps)")
         settings = set()
         for line, row in enumerate(reader, start=2):
-            settings.add(row.get("setting", PLAIN_SETTING))
-            if (
-                row["model"] not in scores
-                or row["scenario"] == "Avg"
-                or row.get("setting", PLAIN_SETTING) != PLAIN_SETTING
-            ):
+            setting = row.get("setting", PLAIN_SETTING)
+            settings.add(setting)
+            if row["model"] not in scores or row["scenario"] == "Avg" or setting != PLAIN_SETTING:
                 continue
             if row["scenario"] in scores[row["model"]]:
                 raise ValueError(f"{path}:{line}: {row['model']} {row['scenario']} appears twice")

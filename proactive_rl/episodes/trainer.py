@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from proactive_rl.diversity import DiversitySettings
 from proactive_rl.episodes.credit import CREDIT_MODES, ScoredEpisode, turn_advantages
 from proactive_rl.episodes.curriculum import partway_fraction
 from proactive_rl.episodes.rollout import EpisodeRollout, RecordingPolicy, play_rollouts, starts_from_rows
@@ -96,8 +97,7 @@ def episode_settings(cfg: Any) -> EpisodeSettings:
         raise ValueError(f"trainer.step_discount={trainer.step_discount}: expected a number in [0, 1]")
     if trainer.use_vllm:
         raise ValueError("trainer.rollout=episode generates with the trained model; set trainer.use_vllm=false")
-    diversity = cfg.data.diversity
-    if diversity.paraphrase or diversity.shuffle or diversity.hint_rate:
+    if DiversitySettings.of(cfg.data.diversity).active:
         raise ValueError(
             "data.diversity rewrites train rows, which trainer.rollout=episode does not read (episodes are played "
             "in the official wording); set data.diversity.paraphrase/shuffle=false and hint_rate=0"
